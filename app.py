@@ -1,0 +1,81 @@
+"""Transformers vs Diffusion, explained on real models you can poke at.
+
+    python app.py                   # http://127.0.0.1:7860
+    python app.py --host 0.0.0.0 --port 7860 --share
+
+Wiring only: each tab lives in `ui/`, the computations in `explainers/`, the models in
+`models/`. Models load lazily and are warmed in a background thread after the server is up,
+so the page appears before any model is loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+
+import gradio as gr
+
+from ui import attention
+from ui.common import CSS, THEME
+
+TITLE = "Transformers vs Diffusion: an interactive explainer"
+INTRO = """
+# Transformers vs Diffusion, seen from the inside
+Two model families power today's AI. A **Transformer** reads a sequence and writes one token
+at a time, deciding with *attention* which earlier tokens matter. A **Diffusion model** starts
+from pure noise and refines a whole image at once, step by step. Every tab runs a real model on
+this computer, with no network: type your own input and look inside.
+"""
+
+
+def build() -> gr.Blocks:
+    with gr.Blocks(title=TITLE) as blocks:
+        gr.Markdown(INTRO)
+        with gr.Tabs():
+            with gr.Tab("Attention", id="attention"):
+                attention.build(blocks)
+    blocks.queue(default_concurrency_limit=2, max_size=128)
+    return blocks
+
+
+demo = build()
+
+
+def warm_models(keys=("minilm", "tiny-gpt", "tiny-ddpm")) -> threading.Thread:
+    """Load the embedded models in the background so the first click is fast."""
+
+    def run():
+        import models
+
+        for key in keys:
+            try:
+                models.load(key)
+            except Exception as e:  # noqa: BLE001 - warming is best effort
+                print(f"warm-up of {key} failed: {e}")
+
+    t = threading.Thread(target=run, name="warm-models", daemon=True)
+    t.start()
+    return t
+
+
+def launch_kwargs() -> dict:
+    return dict(theme=THEME, css=CSS, allowed_paths=[], max_file_size="10mb", show_error=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=TITLE)
+    p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
+    p.add_argument("--share", action="store_true", help="create a public gradio.live link (needs network)")
+    p.add_argument("--no-warm", action="store_true", help="do not preload the embedded models")
+    args = p.parse_args(argv)
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, prevent_thread_lock=True,
+                **launch_kwargs())
+    if not args.no_warm:
+        warm_models()
+    demo.block_thread()
+
+
+if __name__ == "__main__":
+    main()

