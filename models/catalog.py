@@ -108,11 +108,16 @@ def hub_reachable(timeout: float = 1.5) -> bool:
     return _hub_reachable
 
 
+def hub_cache_dir() -> str | None:
+    """Read at call time (not import time), so a test or a Space can point it elsewhere."""
+    return os.environ.get("HF_HUB_CACHE") or None
+
+
 def in_hf_cache(repo_id: str) -> bool:
     from huggingface_hub import try_to_load_from_cache
 
     for name in ("config.json", "unet/config.json", "model_index.json"):
-        found = try_to_load_from_cache(repo_id, name)
+        found = try_to_load_from_cache(repo_id, name, cache_dir=hub_cache_dir())
         if isinstance(found, str):
             return True
     return False
@@ -191,12 +196,13 @@ def _load_uncached(s: ModelSpec, checkpoint: str | None) -> Bundle:
     load_count += 1
     where = s.path if checkpoint is None else str(Path(s.path) / "checkpoints" / checkpoint)
     common = dict(dtype=torch.float32, trust_remote_code=False)
+    hub = dict(cache_dir=hub_cache_dir()) if s.source == "hub" else {}
     if s.family in ("encoder", "decoder"):
         from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer
 
         cls = AutoModelForCausalLM if s.family == "decoder" else AutoModel
-        model = cls.from_pretrained(where, attn_implementation="eager", **common).eval()
-        tokenizer = AutoTokenizer.from_pretrained(s.path, trust_remote_code=False)
+        model = cls.from_pretrained(where, attn_implementation="eager", **common, **hub).eval()
+        tokenizer = AutoTokenizer.from_pretrained(s.path, trust_remote_code=False, **hub)
         return Bundle(s, model, tokenizer=tokenizer)
     from diffusers import DDPMScheduler, UNet2DModel
 
@@ -206,13 +212,13 @@ def _load_uncached(s: ModelSpec, checkpoint: str | None) -> Bundle:
         scheduler = DDPMScheduler.from_pretrained(s.path, subfolder="scheduler")
     else:  # Hub DDPM repos keep the UNet either at the root or under unet/
         try:
-            unet = UNet2DModel.from_pretrained(where, subfolder="unet", torch_dtype=torch.float32)
-        except (OSError, EnvironmentError):
-            unet = UNet2DModel.from_pretrained(where, torch_dtype=torch.float32)
+            unet = UNet2DModel.from_pretrained(where, subfolder="unet", torch_dtype=torch.float32, **hub)
+        except OSError:
+            unet = UNet2DModel.from_pretrained(where, torch_dtype=torch.float32, **hub)
         try:
-            scheduler = DDPMScheduler.from_pretrained(where, subfolder="scheduler")
-        except (OSError, EnvironmentError):
-            scheduler = DDPMScheduler.from_pretrained(where)
+            scheduler = DDPMScheduler.from_pretrained(where, subfolder="scheduler", **hub)
+        except OSError:
+            scheduler = DDPMScheduler.from_pretrained(where, **hub)
     return Bundle(s, unet.eval(), scheduler=scheduler)
 
 

@@ -90,13 +90,13 @@ def build(demo: gr.Blocks) -> None:
                 layer = gr.Slider(0, 5, value=5, step=1, label="Layer")
                 head = gr.Slider(0, 11, value=0, step=1, label="Head")
                 average = gr.Checkbox(value=True, label="Average over heads")
-            heat = gr.Plot(label="Attention heatmap")
+            heat = gr.Plot(label="Attention heatmap", elem_id="attention-heatmap")
         with gr.Tab("All heads of a layer"):
             grid = gr.Plot(label="All heads")
         with gr.Tab("Interactive (bertviz)"):
             view = gr.Radio(["head", "model"], value="head", label="bertviz view")
             show_viz = gr.Button("Draw interactive view")
-            viz = gr.HTML()
+            viz = gr.HTML(elem_id="bertviz-view")
         with gr.Tab("Same word, different meaning"):
             gr.Markdown("The same word gets one vector at the bottom of the model; each layer mixes in its "
                         "neighbours. Watch the two 'bank' vectors drift apart as context is added.")

@@ -1,0 +1,43 @@
+"""Shared fixtures: tiny config-built models for fast unit tests, and the app launched
+in-process once per session for API and browser tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach the network
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    import app
+
+    port = free_port()
+    app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                    **app.launch_kwargs())
+    yield f"http://127.0.0.1:{port}/"
+    app.demo.close()
+
+
+@pytest.fixture(scope="session")
+def client(app_url):
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False)
+
+
+def call(client, api_name: str, *args, timeout: float = 300):
+    """Call an endpoint and wait for its result."""
+    if not api_name.startswith("/"):
+        api_name = "/" + api_name
+    return client.submit(*args, api_name=api_name).result(timeout=timeout)
