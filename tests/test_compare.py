@@ -1,0 +1,80 @@
+"""Side by side: FLOPs per pass behave as the theory says, passes are counted for real, the
+attention exponent is about 2, and the tab's endpoints answer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import models
+from explainers import compare
+from tests.conftest import call
+
+
+@pytest.fixture(scope="module")
+def race_result():
+    return compare.race("ROMEO:", "a handwritten 5", new_tokens=6, steps=10, seed=0)
+
+
+def test_gpt_flops_flat_with_cache_growing_without(race_result):
+    with_cache = np.array([p.flops for p in race_result.gpt[1:]])  # after the prompt pass: one token each
+    assert with_cache.max() / with_cache.min() < 1.2
+    without = np.array(race_result.gpt_no_cache_flops)
+    assert np.all(np.diff(without) > 0)  # the whole growing context every pass
+    assert without[-1] > 3 * with_cache[-1]
+
+
+def test_unet_flops_identical_every_step(race_result):
+    flops = {p.flops for p in race_result.unet}
+    assert len(flops) == 1 and flops.pop() > 0
+
+
+def test_reported_passes_equal_calls_actually_made():
+    gpt, unet = models.load("tiny-gpt").model, models.load("tiny-ddpm").model
+    calls = {"gpt": 0, "unet": 0}
+    h1 = gpt.register_forward_hook(lambda *a: calls.__setitem__("gpt", calls["gpt"] + 1))
+    h2 = unet.register_forward_hook(lambda *a: calls.__setitem__("unet", calls["unet"] + 1))
+    try:
+        r = compare.race.uncached("ROMEO:", "a handwritten 3", new_tokens=4, steps=10, seed=1)
+    finally:
+        h1.remove()
+        h2.remove()
+    # race runs the GPT three times (timed, FLOP-counted, FLOP-counted without cache) and the UNet twice
+    assert calls["gpt"] == 3 * len(r.gpt) == 12
+    assert calls["unet"] == 2 * len(r.unet) == 20
+    assert [p.index for p in r.gpt] == [1, 2, 3, 4]
+
+
+def test_attention_flops_exponent_is_quadratic():
+    c = compare.attention_cost.uncached("tiny-gpt", (64, 128, 256, 512), repeats=1)
+    assert abs(c.exponent - 2.0) < 0.1
+    ratio = np.array(c.attention_flops) / np.array(c.other_flops)
+    assert np.all(np.diff(ratio) > 0)  # attention takes a growing share as the sequence grows
+
+
+def test_patches_make_a_sequence():
+    img = np.arange(28 * 28, dtype=float).reshape(28, 28)
+    seq = compare.patches(img, 4)
+    assert seq.shape == (49, 4, 4)
+    np.testing.assert_array_equal(seq[1], img[0:4, 4:8])
+    with pytest.raises(ValueError, match="divisible"):
+        compare.patches(img, 5)
+
+
+def test_race_rejects_bad_settings():
+    with pytest.raises(ValueError, match="new tokens"):
+        compare.race("ROMEO:", "a 5", new_tokens=0)
+    with pytest.raises(ValueError, match="steps"):
+        compare.race("ROMEO:", "a 5", steps=10**6)
+
+
+@pytest.mark.api
+def test_race_endpoints(client):
+    out = call(client, "race", "ROMEO:", "a handwritten 5", 5, 10, 0)
+    assert out[0]["value"] == 10 if isinstance(out[0], dict) else True
+    assert "Measured just now" in out[-1] and "FLOPs per pass" in out[-1]
+    text, x_t, x0 = call(client, "race_step", "ROMEO:", "a handwritten 5", 5, 10, 0, 3)
+    assert "pass 3" in text and x_t is not None and x0 is not None
+    with pytest.raises(Exception, match="new tokens|between|minimum"):
+        call(client, "race", "ROMEO:", "a handwritten 5", 0, 10, 0)
+    assert call(client, "patches", 7) is not None
