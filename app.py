@@ -16,7 +16,7 @@ import threading
 
 import gradio as gr
 
-from ui import attention
+from ui import attention, next_token
 from ui.common import CSS, THEME
 
 TITLE = "Transformers vs Diffusion: an interactive explainer"
@@ -35,6 +35,8 @@ def build() -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Attention", id="attention"):
                 attention.build(blocks)
+            with gr.Tab("Next token", id="next_token"):
+                next_token.build(blocks)
     blocks.queue(default_concurrency_limit=2, max_size=128)
     return blocks
 
