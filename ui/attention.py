@@ -113,15 +113,16 @@ def build(demo: gr.Blocks) -> None:
                          ["She will book a table.", "She read a good book.", "book"]],
                         inputs=[sent_a, sent_b, word])
 
-    ev = dict(concurrency_id="cpu_model", concurrency_limit=2)
+    ev = dict(concurrency_id="cpu_model", concurrency_limit=2)  # model runs: at most two at once on a small CPU
+    lookup = dict(concurrency_id="lookup", concurrency_limit=4)  # slider moves: cached, never queue behind a model
     outs = [tokens, heat, grid, layer, head]
     run.click(run_attention, [text, model], outs, api_name="attention", **ev).then(
         bertviz_view, [text, model, view], viz, api_name="bertviz_after_attention", **ev)
     text.submit(run_attention, [text, model], outs, api_name="attention_submit", **ev)
     for ctl in (layer, head, average):
         ctl.change(heatmap, [text, model, layer, head, average], heat, api_name="heatmap" if ctl is layer else f"heatmap_{ctl.label.split()[0].lower()}",
-                   trigger_mode="always_last", **ev)
-    layer.change(heads_grid, [text, model, layer], grid, api_name="heads_grid", trigger_mode="always_last", **ev)
+                   trigger_mode="always_last", **lookup)
+    layer.change(heads_grid, [text, model, layer], grid, api_name="heads_grid", trigger_mode="always_last", **lookup)
     show_viz.click(bertviz_view, [text, model, view], viz, api_name="bertviz", **ev)
     sim_btn.click(similarity, [sent_a, sent_b, word, sim_model], [sim_plot, sim_text], api_name="similarity", **ev)
     demo.load(refresh_models, None, [model, sim_model], api_name="attention_models")

@@ -119,7 +119,7 @@ def build(demo: gr.Blocks) -> None:
     race_in = [text_prompt, image_prompt, new_tokens, steps, seed]
     go.click(run_race, race_in, [pass_slider, text_view, x_t_view, x0_view, timeline, strip, table], api_name="race", **ev)
     pass_slider.change(race_step, race_in + [pass_slider], [text_view, x_t_view, x0_view], api_name="race_step",
-                       trigger_mode="always_last", **ev)
+                       trigger_mode="always_last", concurrency_id="lookup", concurrency_limit=4)
     cost_btn.click(run_attention_cost, None, [cost_plot, cost_table], api_name="attention_cost", **ev)
     steps_btn.click(run_steps, [steps_prompt, steps_seed], steps_out, api_name="steps_tradeoff", **ev)
     digit.change(run_patches, digit, patch_out, api_name="patches", trigger_mode="always_last")
