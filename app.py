@@ -16,7 +16,7 @@ import threading
 
 import gradio as gr
 
-from ui import attention, next_token
+from ui import attention, denoising, next_token, noising
 from ui.common import CSS, THEME
 
 TITLE = "Transformers vs Diffusion: an interactive explainer"
@@ -37,6 +37,10 @@ def build() -> gr.Blocks:
                 attention.build(blocks)
             with gr.Tab("Next token", id="next_token"):
                 next_token.build(blocks)
+            with gr.Tab("Noising", id="noising"):  # the forward process first: denoising reverses it
+                noising.build(blocks)
+            with gr.Tab("Denoising", id="denoising"):
+                denoising.build(blocks)
     blocks.queue(default_concurrency_limit=2, max_size=128)
     return blocks
 

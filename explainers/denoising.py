@@ -1,0 +1,242 @@
+"""The reverse process, made visible: from pure noise to a digit, one denoising step at a time.
+
+`denoise` runs a registry diffusion model once (via `models.diffusion.sample`, which uses the
+diffusers schedulers' own `step()`) and keeps every intermediate for display: the noisy image
+x_t, the noise the network predicts in it, and its guess of the clean image x0 at every step.
+`prompt_to_label` turns a free-text prompt into one of the ten digit classes with minilm
+sentence embeddings (or into None: no clear digit, so the model draws unconditionally).
+
+Display scaling (fixed, so pictures of different steps and runs compare):
+- images (x_t, x0): model units [-1, 1] -> (x + 1) / 2, clipped to [0, 1];
+- noise predictions: model units -> 0.5 + eps / (2 * NOISE_RANGE), clipped, so eps = 0 is mid
+  grey and +-NOISE_RANGE (3 standard deviations of the training noise) are white and black.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+import models
+from explainers.cache import bounded_cache
+from explainers.text_input import check_number, clean_text
+from models.diffusion import SCHEDULERS, make_scheduler, sample
+
+NOISE_RANGE = 3.0  # noise values shown at +-3 sigma
+STEP_LIMITS = {"ddim": (10, 250), "ddpm": (10, 1000)}  # DDPM with < 1000 steps strides the training steps
+MAX_GUIDANCE = 10.0
+MAX_BATCH = 8
+MAX_SEED = 2**31 - 1
+MAX_VALUES = 8_000_000  # per captured array: batch x (steps + 1) x H x W x C, keeps one result <= ~160 MB
+MAX_PROMPT_CHARS = 300
+
+DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+# Several phrasings per class; a prompt's similarity to a class is the best match among them.
+CLASS_TEMPLATES = ("{w}", "the digit {d}", "the number {w}", "a handwritten {d}", "handwritten digit {w}",
+                   "a drawing of the number {d}", "digit {w}")
+# Calibrated on minilm: digit prompts score 0.64-1.0 ("a fat eight" 0.64, "write a 5" 0.77),
+# off-topic ones 0.25-0.52 ("a photo of a cat" 0.35, "hello" 0.37, "draw me a sheep" 0.52, but
+# with no margin). A class is chosen only if it is clearly the best: above the threshold AND
+# ahead of the runner-up by the margin ("a handwritten number" is 0.78 for both 1 and 9).
+THRESHOLD = 0.55
+MARGIN = 0.05
+
+# The progress callback and "lookup only" flag travel beside the cache key, not in it.
+_progress: contextvars.ContextVar = contextvars.ContextVar("denoise_progress", default=None)
+_lookup_only: contextvars.ContextVar = contextvars.ContextVar("denoise_lookup_only", default=False)
+
+
+@dataclass
+class DenoiseResult:
+    """One run of the reverse process. For batch == 1 the image arrays are (frames, H, W, C);
+    for batch > 1 they carry a leading batch axis, (B, frames, H, W, C). Use `images(name, b)`
+    to get one sample's frames either way. All images are float32 in [0, 1] (see module doc)."""
+
+    model: str
+    prompt: str
+    scheduler: str
+    steps: int
+    guidance: float  # the guidance scale actually used (0 when no class was chosen)
+    seed: int
+    batch: int
+    conditional: bool  # the model takes a class label (tiny-ddpm) or not (a Hub DDPM)
+    label: int | None  # the digit drawn, or None: unconditional
+    similarities: np.ndarray | None  # (10,) cosine prompt-vs-class; None for unconditional models
+    timesteps: np.ndarray  # (steps,) training timestep t of each step, from T-1 down to ~0
+    x_t: np.ndarray  # (steps + 1, H, W, C): x_T (pure noise) first, the final image last
+    noise_pred: np.ndarray  # (steps, H, W, C): the (guided) noise predicted from x_t[i]
+    x0_pred: np.ndarray  # (steps, H, W, C): the clean image implied by x_t[i] and noise_pred[i]
+    noise_uncond: np.ndarray | None  # (steps, H, W, C) when guided (guidance not 0 or 1), else None
+    noise_cond: np.ndarray | None
+    x_t_std: np.ndarray  # (steps + 1,) std of x_t in model units: ~1 at x_T
+    alphas_cumprod: np.ndarray  # (T,) alpha-bar of every training timestep
+    seconds: float  # time spent sampling
+
+    @property
+    def guided(self) -> bool:
+        return self.noise_uncond is not None
+
+    def images(self, name: str, b: int = 0) -> np.ndarray:
+        """Frames of sample b for "x_t", "noise_pred", "x0_pred", "noise_uncond" or "noise_cond"."""
+        if not 0 <= b < self.batch:
+            raise ValueError(f"sample must be between 0 and {self.batch - 1}, got {b}.")
+        arr = getattr(self, name)
+        if arr is None:
+            raise ValueError(f"This run has no {name} (guidance was {self.guidance:g}).")
+        return arr[b] if self.batch > 1 else arr
+
+
+# ---- prompt -> class ------------------------------------------------------------------------
+
+def _embed(texts: list[str]) -> torch.Tensor:
+    """all-MiniLM-L6-v2 sentence embeddings: mean over tokens (mask-aware), then L2-normalised."""
+    bundle = models.load("minilm")
+    enc = bundle.tokenizer(texts, return_tensors="pt", padding=True, truncation=True, max_length=128)
+    with torch.inference_mode():
+        hidden = bundle.model(**enc).last_hidden_state  # (N, T, D)
+    mask = enc["attention_mask"].unsqueeze(-1).float()  # (N, T, 1)
+    mean = (hidden * mask).sum(1) / mask.sum(1)  # (N, D)
+    return torch.nn.functional.normalize(mean, dim=-1)
+
+
+@bounded_cache(maxsize=1)
+def _class_embeddings() -> torch.Tensor:
+    texts = [t.format(d=d, w=w) for d, w in enumerate(DIGIT_WORDS) for t in CLASS_TEMPLATES]
+    return _embed(texts).view(10, len(CLASS_TEMPLATES), -1)  # (10, phrasings, D)
+
+
+@bounded_cache(maxsize=256)
+def prompt_to_label(prompt: str) -> tuple[int | None, np.ndarray]:
+    """The digit a prompt asks for (or None when no class is clearly meant) and the cosine
+    similarity of the prompt to each class, (10,): the best over that class's phrasings."""
+    prompt = clean_text(prompt, "prompt", max_chars=MAX_PROMPT_CHARS).strip()
+    e = _embed([prompt])[0]  # (D,)
+    sims = (_class_embeddings() @ e).max(dim=1).values.numpy()  # (10,)
+    order = np.argsort(-sims)
+    best, second = float(sims[order[0]]), float(sims[order[1]])
+    label = int(order[0]) if best >= THRESHOLD and best - second >= MARGIN else None
+    return label, sims.astype(np.float32)
+
+
+# ---- the reverse process --------------------------------------------------------------------
+
+def check_settings(steps, guidance, seed, scheduler, batch) -> tuple[int, float, int, str, int]:
+    """Validated (steps, guidance, seed, scheduler, batch); a ValueError names the limit."""
+    if scheduler not in SCHEDULERS:
+        raise ValueError(f"scheduler must be one of {', '.join(SCHEDULERS)}; got {str(scheduler)[:30]!r}.")
+    lo, hi = STEP_LIMITS[scheduler]
+    steps = check_number(steps, f"steps (with {scheduler})", lo, hi, integer=True)
+    guidance = check_number(guidance, "guidance", 0, MAX_GUIDANCE)
+    seed = check_number(seed, "seed", 0, MAX_SEED, integer=True)
+    batch = check_number(batch, "batch", 1, MAX_BATCH, integer=True)
+    return steps, guidance, seed, scheduler, batch
+
+
+def to_image(x: torch.Tensor) -> np.ndarray:
+    """(..., C, H, W) in model units -> (..., H, W, C) float32 in [0, 1]."""
+    return ((x.float().clamp(-1, 1) + 1) / 2).movedim(-3, -1).numpy()
+
+
+def to_noise_image(eps: torch.Tensor) -> np.ndarray:
+    """(..., C, H, W) noise -> (..., H, W, C) in [0, 1]; 0 is mid grey, +-NOISE_RANGE the ends."""
+    return (0.5 + eps.float() / (2 * NOISE_RANGE)).clamp(0, 1).movedim(-3, -1).numpy()
+
+
+def _stack(frames: list[torch.Tensor], convert, batch: int) -> np.ndarray:
+    arr = convert(torch.stack(frames, dim=1))  # (B, frames, H, W, C)
+    return arr if batch > 1 else arr[0]
+
+
+def denoise(prompt: str, steps: int = 50, guidance: float = 3.0, seed: int = 0, scheduler: str = "ddim",
+            model: str = "tiny-ddpm", batch: int = 1, progress=None) -> DenoiseResult:
+    """Run the reverse process for `prompt` and keep every step (cached: the same inputs are
+    a lookup). progress: optional callback(step, steps) while sampling.
+
+    steps: 10..250 with DDIM (deterministic, skips timesteps); 10..1000 with DDPM (1000 = every
+    training step; fewer strides over them). guidance: 0 unconditional, 1 conditional, > 1
+    pushed further from the unconditional prediction (classifier-free guidance).
+    """
+    spec = models.spec(model)
+    if spec.family != "diffusion":
+        raise ValueError(f"{model!r} is a {spec.family} model; denoising needs a diffusion model.")
+    steps, guidance, seed, scheduler, batch = check_settings(steps, guidance, seed, scheduler, batch)
+    if not isinstance(prompt, str):
+        raise ValueError(f"The prompt must be a string, not {type(prompt).__name__}.")
+    prompt = prompt.strip()  # an empty prompt is allowed: it asks for no class
+    if prompt:
+        prompt = clean_text(prompt, "prompt", max_chars=MAX_PROMPT_CHARS).strip()
+    token = _progress.set(progress)
+    try:
+        return _denoise(prompt, steps, float(guidance), seed, scheduler, model, batch)
+    finally:
+        _progress.reset(token)
+
+
+def lookup(prompt: str, steps: int = 50, guidance: float = 3.0, seed: int = 0, scheduler: str = "ddim",
+           model: str = "tiny-ddpm", batch: int = 1) -> DenoiseResult:
+    """The cached result of `denoise` with these inputs; never runs a model (a ValueError says
+    to run it first when the result is not in memory)."""
+    token = _lookup_only.set(True)
+    try:
+        return denoise(prompt, steps, guidance, seed, scheduler, model, batch)
+    finally:
+        _lookup_only.reset(token)
+
+
+@bounded_cache(maxsize=4)  # results are big (up to ~160 MB at the limits): keep a few
+def _denoise(prompt: str, steps: int, guidance: float, seed: int, scheduler: str, model: str,
+             batch: int) -> DenoiseResult:
+    if _lookup_only.get():
+        raise ValueError("No denoising run with these settings is in memory: press 'Denoise' first "
+                         "(or the settings changed since the last run).")
+    bundle = models.load(model)
+    unet = bundle.model
+    cfg = unet.config
+    values = batch * (steps + 1) * cfg.sample_size ** 2 * cfg.in_channels
+    if values > MAX_VALUES:
+        raise ValueError(f"batch x (steps + 1) x image size is {values:,} values for {model}; the limit is "
+                         f"{MAX_VALUES:,}. Use fewer steps or a smaller batch.")
+    conditional = models.spec(model).conditional
+    label, sims = prompt_to_label(prompt) if conditional and prompt else (None, None)
+    labels = null_class = None
+    if conditional:
+        from models.train_tiny_ddpm import NULL_CLASS
+
+        null_class = NULL_CLASS
+        if label is None:  # no clear digit: the "no label" class, i.e. unconditional generation
+            labels, guidance = torch.full((batch,), NULL_CLASS), 0.0
+        else:
+            labels = torch.full((batch,), label)
+    else:
+        guidance = 0.0  # nothing to guide towards
+    sched = make_scheduler(bundle.scheduler.config, scheduler)  # a fresh one: step() keeps state
+    t0 = time.perf_counter()
+    _, traj = sample(unet, sched, labels, steps, guidance, seed, null_class=null_class, capture=True,
+                     batch=batch, progress=_progress.get())
+    seconds = time.perf_counter() - t0
+    x_t = torch.stack(traj.x_t, dim=1)  # (B, steps + 1, C, H, W)
+    return DenoiseResult(
+        model=model, prompt=prompt, scheduler=scheduler, steps=steps, guidance=guidance, seed=seed, batch=batch,
+        conditional=conditional, label=label, similarities=sims, timesteps=np.array(traj.timesteps, dtype=np.int64),
+        x_t=_stack(traj.x_t, to_image, batch),
+        noise_pred=_stack(traj.noise_pred, to_noise_image, batch),
+        x0_pred=_stack(traj.x0_pred, to_image, batch),
+        noise_uncond=_stack(traj.noise_uncond, to_noise_image, batch) if traj.noise_uncond else None,
+        noise_cond=_stack(traj.noise_cond, to_noise_image, batch) if traj.noise_cond else None,
+        x_t_std=x_t.flatten(2).std(dim=2).mean(dim=0).numpy(),  # (steps + 1,)
+        alphas_cumprod=sched.alphas_cumprod.numpy().astype(np.float64), seconds=seconds)
+
+
+def step_info(result: DenoiseResult, step: int) -> dict:
+    """What the step slider shows at `step` (0 = pure noise x_T, steps = the final image):
+    the frame index of the prediction, its timestep t and alpha-bar_t."""
+    if not 0 <= step <= result.steps:
+        raise ValueError(f"step must be between 0 and {result.steps}, got {step}.")
+    i = min(step, result.steps - 1)  # the final image has no prediction of its own: show the last
+    t = int(result.timesteps[i])
+    ab = float(result.alphas_cumprod[t])
+    return dict(step=step, pred_index=i, t=t, alpha_bar=ab, snr=ab / max(1e-12, 1 - ab), final=step == result.steps)
