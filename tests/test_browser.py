@@ -39,7 +39,7 @@ def page(browser, app_url):
 
 
 def open_tab(page, name: str) -> None:
-    page.get_by_role("tab", name=name).first.click()
+    page.get_by_role("tab", name=name, exact=True).first.click()
 
 
 def test_attention_tab_heatmap_and_bertviz(page):
@@ -53,3 +53,28 @@ def test_attention_tab_heatmap_and_bertviz(page):
     frame = page.frame_locator("#bertviz-view iframe.bertviz")
     frame.locator("svg").first.wait_for(timeout=120_000)
     assert frame.locator("svg text").count() > 5  # token labels drawn by d3
+
+
+def _images(page) -> int:
+    return page.evaluate("document.querySelectorAll('img').length")
+
+
+@pytest.mark.parametrize("tab,button,expect", [
+    ("Next token", "Predict the next token", 1),
+    ("Denoising", "Denoise", 2),
+    ("Noising", "Add noise", 2),
+])
+def test_tab_renders_its_figures(page, tab, button, expect):
+    open_tab(page, tab)
+    before = _images(page)
+    page.get_by_role("button", name=button, exact=True).first.click()
+    page.wait_for_function(f"document.querySelectorAll('img').length >= {before + expect}", timeout=240_000)
+    assert not page.locator(".toast-body.error, .toast-wrap .error").count()
+
+
+def test_side_by_side_race(page):
+    open_tab(page, "Side by side")
+    page.get_by_role("button", name="Race: run both, measured").click()
+    page.locator("#race-table table").first.wait_for(timeout=300_000)
+    assert "Forward passes" in page.locator("#race-table").inner_text()
+    page.locator("#race-image img").first.wait_for(timeout=60_000)
