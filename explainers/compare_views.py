@@ -35,7 +35,8 @@ def pass_view(r: RaceResult, i: int) -> tuple[str, np.ndarray, np.ndarray]:
     text_html = (f"<div class='race-text'><b>Transformer, pass {g.index}{done}</b><pre style='white-space:pre-wrap'>"
                  f"{html.escape(prev)}<mark>{html.escape(new)}</mark></pre></div>")
     u = r.unet[min(i, len(r.unet)) - 1]
-    return text_html, r.x_t[u.index], u.output
+    big = lambda img: np.kron(img, np.ones((8, 8)))  # noqa: E731 - nearest-neighbour 8x, so pixels stay visible
+    return text_html, big(r.x_t[u.index]), big(u.output)
 
 
 def timeline_plot(r: RaceResult):
@@ -59,20 +60,17 @@ def filmstrip(r: RaceResult, frames: int = 8):
     """Text growing vs image sharpening, at the same pass numbers."""
     n = max(len(r.gpt), len(r.unet))
     idx = np.unique(np.linspace(1, n, frames).round().astype(int))
-    fig = figure(1.6 * len(idx), 3.6)
-    axes = fig.subplots(2, len(idx), squeeze=False)
-    for j, i in enumerate(idx):
-        txt, _, x0 = pass_view(r, int(i))
-        g = r.gpt[min(i, len(r.gpt)) - 1].output[len(r.text_prompt):]
-        axes[0, j].text(0.02, 0.98, g[-60:], va="top", ha="left", fontsize=7, wrap=True, family="monospace")
-        axes[0, j].set_title(f"pass {i}", fontsize=8)
-        axes[1, j].imshow(r.x_t[min(i, len(r.unet))], cmap="gray", vmin=0, vmax=1)
-        for ax in axes[:, j]:
-            ax.set_xticks([])
-            ax.set_yticks([])
-    axes[0, 0].set_ylabel("text so far", fontsize=8)
-    axes[1, 0].set_ylabel("image x_t", fontsize=8)
-    fig.suptitle("Left to right, one token per pass (top) vs everywhere at once, every pass (bottom)", fontsize=9)
+    fig = figure(1.7 * len(idx), 2.9)
+    axes = fig.subplots(1, len(idx), squeeze=False)[0]
+    for ax, i in zip(axes, idx):
+        ax.imshow(r.x_t[min(i, len(r.unet))], cmap="gray", vmin=0, vmax=1)
+        words = r.gpt[min(i, len(r.gpt)) - 1].output[len(r.text_prompt):].replace("\n", " / ").strip()
+        ax.set_title(f"pass {i}", fontsize=9)
+        ax.set_xlabel("..." + words[-16:] if len(words) > 16 else words, fontsize=7, family="monospace")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle("Same pass numbers: the image x_t sharpens everywhere at once; below it, the last words the "
+                 "transformer has written so far", fontsize=9)
     return fig
 
 
