@@ -134,7 +134,7 @@ def bench_denoise(runs: int = 3) -> dict:
     for i in range(runs):  # interleaved
         bare.append(timed(sample, bundle.model, make_scheduler(bundle.scheduler.config, "ddim"), labels, 50, 3.0, i,
                           null_class=10, capture=False))
-        capture.append(timed(denoising.denoise.uncached, "a handwritten 7", 50, 3.0, i, "ddim", "tiny-ddpm", 1))
+        capture.append(timed(denoising._denoise.uncached, "a handwritten 7", 50, 3.0, i, "ddim", "tiny-ddpm", 1))
     a, b = statistics.median(capture), statistics.median(bare)
     return dict(app_seconds=a, bare_seconds=b, ratio=a / b, goal=1.15, runs=runs)
 
@@ -224,6 +224,14 @@ def bench_memory(s: Server, total: int = 500) -> dict:
     return dict(rss_mb=rss, growth_last_300_mb=rss[total] - rss[200])
 
 
+OUT = RESULTS / f"benchmarks-{time.strftime('%Y%m%d-%H%M%S')}.json"
+
+
+def save(res: dict) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(res, indent=1, default=float))
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", nargs="*", default=None)
@@ -244,6 +252,7 @@ def main(argv=None) -> None:
                       "classroom": bench_classroom, "memory": bench_memory}[part]
                 res[part] = fn(s)
                 print(part, json.dumps(res[part], default=float, indent=1), flush=True)
+                save(res)
         finally:
             s.close()
     if want("denoise"):
@@ -254,10 +263,8 @@ def main(argv=None) -> None:
 
         res["quality"] = evaluate(per_digit=50)
         print("quality", json.dumps(res["quality"], indent=1), flush=True)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"benchmarks-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(res, indent=1, default=float))
-    print(f"written to {out.relative_to(ROOT)}")
+    save(res)
+    print(f"written to {OUT.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
