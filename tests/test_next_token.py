@@ -183,9 +183,12 @@ def test_bad_input_gives_a_clear_error_and_the_server_stays_up(client, api_name,
 
 
 @pytest.mark.api
-def test_hub_model_offline_says_so(client):
-    if models.catalog.is_available("gpt2", check_network=False):
-        pytest.skip("gpt2 is in the local Hugging Face cache here")
+def test_hub_model_offline_says_so(client, tmp_path, monkeypatch):
+    # an empty Hugging Face cache (read at call time by the in-process server) and HF_HUB_OFFLINE=1:
+    # gpt2 cannot be loaded, whatever this machine's real cache holds
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert not models.catalog.is_available("gpt2")
     with pytest.raises(Exception, match="'gpt2' is a Hugging Face Hub model"):
         call(client, "next_token", PROMPT, "gpt2", 1, 0, 1)
     assert "unavailable" in call(client, "training_progress", PROMPT, "gpt2")[1]

@@ -69,10 +69,7 @@ def run_steps(prompt: str, seed: int):
 
 @friendly_errors
 def run_patches(digit: int):
-    from models.train_tiny_ddpm import mnist_digits
-
-    x, y = mnist_digits()
-    return compare_views.patches_plot(x[(y == int(digit) % 10).nonzero()[0][0]])
+    return compare_views.patches_plot(compare.example_digit(digit))
 
 
 def build(demo: gr.Blocks) -> None:
