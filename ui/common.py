@@ -26,7 +26,64 @@ CSS = """
 .warn {color:#b45309;font-weight:600}
 .explain {font-size:15px}
 table.compare td, table.compare th {padding:4px 8px;border-bottom:1px solid #ddd;vertical-align:top}
+.fv-controls {display:flex;flex-wrap:wrap;gap:8px 18px;align-items:center;margin:6px 0}
+.fv-ctl {display:flex;gap:6px;align-items:center}
+.fv-ctl label {font-weight:600}
+.fv-ctl input[type=range] {width:min(320px,60vw)}
+.fv-ctl output {min-width:2.5em;font-variant-numeric:tabular-nums;font-weight:600}
+.fv-note {color:var(--body-text-color-subdued);font-size:13px}
+.fv-play {padding:2px 10px;border:1px solid var(--border-color-primary);border-radius:6px}
+.fv-frames figure.fv-fig {display:inline-block;margin:4px 8px 4px 0;text-align:center;vertical-align:top}
+.fv-frames figcaption {font-size:14px}
+.fv-row {font-size:14px}
+table.fv-bars {border-collapse:collapse;width:100%;max-width:520px}
+table.fv-bars th {text-align:right;font-weight:normal;padding:1px 6px;white-space:pre;font-family:ui-monospace,monospace}
+table.fv-bars td {padding:1px 4px}
+table.fv-bars caption {font-weight:600;text-align:left}
+.fv-bar {display:inline-block;height:14px;background:#0072b2;border-radius:2px;vertical-align:middle}
+.fv-hi .fv-bar {background:#d55e00}
+.fv-mute .fv-bar {background:#bbbbbb}
+.fv-mute th, .fv-mute .fv-num {color:#595959}
+.fv-num {font-variant-numeric:tabular-nums;width:4.5em}
 """
+
+# Frame switching for explainers.frames.scrubber: runs in the browser, no server call.
+# One delegated listener on the component's root survives every re-render of its HTML.
+SCRUB_JS = """
+const show = (box) => {
+  const ranges = [...box.querySelectorAll('input[data-scrub]')];
+  const key = ranges.map(r => r.value).join('-');
+  ranges.forEach(r => {
+    r.setAttribute('aria-valuetext', r.dataset.label + ' ' + r.value);
+    const out = r.parentElement.querySelector('output');
+    if (out) out.textContent = r.value;
+  });
+  box.querySelectorAll('[data-frame]').forEach(f => { f.hidden = f.dataset.frame !== key; });
+};
+element.addEventListener('input', (e) => {
+  const r = e.target.closest ? e.target.closest('input[data-scrub]') : null;
+  if (r) show(r.closest('[data-scrubber]'));
+});
+element.addEventListener('click', (e) => {
+  const b = e.target.closest ? e.target.closest('[data-play]') : null;
+  if (!b) return;
+  const box = b.closest('[data-scrubber]');
+  const r = box.querySelector('input[data-scrub]');
+  if (box._timer) { clearInterval(box._timer); box._timer = null; b.textContent = '\u25B6 Play'; return; }
+  if (+r.value >= +r.max) r.value = r.min;
+  b.textContent = '\u23F8 Pause';
+  box._timer = setInterval(() => {
+    if (!box.isConnected || +r.value >= +r.max) { clearInterval(box._timer); box._timer = null; b.textContent = '\u25B6 Play'; return; }
+    r.value = +r.value + 1; show(box);
+  }, 120);
+});
+"""
+
+
+def scrub_view(label: str, **kw) -> gr.HTML:
+    """An HTML output that shows an `explainers.frames.scrubber` block and switches its frames
+    in the browser. Its value is plain HTML, so the same string is what the API returns."""
+    return gr.HTML(value="", label=label, js_on_load=SCRUB_JS, **kw)
 
 
 def friendly_errors(fn):
