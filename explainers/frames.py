@@ -76,6 +76,7 @@ class Axis:
     hi: int
     start: int
     note: str = ""  # shown after the value, e.g. "(0 = pure noise)"
+    values: tuple[int, ...] = ()  # optional: the number each position stands for (e.g. t = 0, 10, ..., 999)
 
 
 def scrubber(axes: Sequence[Axis], frames: Mapping[tuple[int, ...], str], header: str = "", footer: str = "",
@@ -94,11 +95,15 @@ def scrubber(axes: Sequence[Axis], frames: Mapping[tuple[int, ...], str], header
     controls = []
     for i, a in enumerate(axes):
         rid = f"{uid}-{i}"
+        if a.values and len(a.values) != a.hi - a.lo + 1:
+            raise ValueError(f"axis {a.name!r}: {len(a.values)} values for {a.hi - a.lo + 1} positions")
+        shown = a.values[a.start - a.lo] if a.values else a.start
+        vals = f' data-values="{",".join(map(str, a.values))}"' if a.values else ""
         controls.append(
             f'<span class="fv-ctl"><label for="{rid}">{html.escape(a.name)}</label>'
             f'<input id="{rid}" type="range" data-scrub min="{a.lo}" max="{a.hi}" step="1" value="{a.start}" '
-            f'aria-valuetext="{html.escape(a.name)} {a.start}" data-label="{html.escape(a.name)}">'
-            f'<output for="{rid}" aria-hidden="true">{a.start}</output>'
+            f'aria-valuetext="{html.escape(a.name)} {shown}" data-label="{html.escape(a.name)}"{vals}>'
+            f'<output for="{rid}" aria-hidden="true">{shown}</output>'
             f'<span class="fv-note">{html.escape(a.note)}</span></span>')
     if play:
         controls.append('<button type="button" class="fv-play" data-play aria-label="Play through the steps">'
@@ -123,3 +128,85 @@ def bars_html(labels: Sequence[str], values: Sequence[float], highlight: int | N
                     f'<td><span class="fv-bar" style="width:{w:.1f}%"></span></td><td class="fv-num">{fmt.format(v)}</td></tr>')
     cap = f"<caption>{html.escape(title)}</caption>" if title else ""
     return f'<table class="fv-bars">{cap}<tbody>{"".join(rows)}</tbody></table>'
+
+
+def plain(v: float, digits: int = 3) -> str:
+    """A number as people write it: 0.00004, 0.52, 12.5, 2,147,483,648 (never 2.4e-09)."""
+    v = float(v)
+    if v == 0 or not np.isfinite(v):
+        return "0" if v == 0 else str(v)
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    mag = int(np.floor(np.log10(abs(v))))
+    decimals = max(0, digits - 1 - mag)
+    return f"{v:.{decimals}f}".rstrip("0").rstrip(".") if decimals else f"{v:.0f}"
+
+
+def _ticks(lo: float, hi: float, log: bool) -> list[float]:
+    if log:
+        return [10.0 ** k for k in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+                if lo * 0.999 <= 10.0 ** k <= hi * 1.001]
+    raw = (hi - lo) / 4 or 1.0
+    mag = 10 ** np.floor(np.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    return [float(v) for v in np.arange(np.ceil(lo / step) * step, hi + step * 1e-6, step)]
+
+
+def line_svg(series: Sequence[Mapping], xlabel: str, ylabel: str, title: str = "", logx: bool = False,
+             logy: bool = False, width: int = 440, height: int = 230, points: Sequence[tuple] = (),
+             vline: float | None = None, ylim: tuple[float, float] | None = None) -> str:
+    """A small line chart as inline SVG (drawn by the browser, no image). series: dicts with
+    label, x, y, color and optional dash / dots. points: (x, y, color) markers; vline: a dotted
+    vertical line. Labelled axes, a legend, and an accessible name that says what is drawn."""
+    xs = np.concatenate([np.asarray(s["x"], float) for s in series])
+    ys = np.concatenate([np.asarray(s["y"], float) for s in series] + [np.array([p[1] for p in points], float)])
+    if logy:
+        ys = ys[ys > 0]
+    x0, x1 = float(xs.min()), float(xs.max())
+    y0, y1 = ylim if ylim else (float(ys.min()), float(ys.max()))
+    if y1 <= y0:
+        y1 = y0 + 1.0
+    left, right, top, bottom = 58, 12, 24 if title else 10, 40
+    pw, ph = width - left - right, height - top - bottom
+    fx = (lambda v: np.log10(v)) if logx else (lambda v: v)
+    fy = (lambda v: np.log10(np.maximum(v, 1e-300))) if logy else (lambda v: v)
+    ax0, ax1, ay0, ay1 = fx(x0), fx(x1), fy(y0), fy(y1)
+    X = lambda v: left + (fx(np.asarray(v, float)) - ax0) / max(ax1 - ax0, 1e-12) * pw  # noqa: E731
+    Y = lambda v: top + ph - (fy(np.asarray(v, float)) - ay0) / max(ay1 - ay0, 1e-12) * ph  # noqa: E731
+    out = [f'<svg class="fv-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+           f'height="{height}" role="img" aria-label="{html.escape(title or ylabel, quote=True)}: {html.escape(ylabel)} '
+           f'against {html.escape(xlabel)}" style="font:11px system-ui,sans-serif">']
+    if title:
+        out.append(f'<text x="{left}" y="14" font-weight="600" font-size="12">{html.escape(title)}</text>')
+    out.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#999"/>')
+    for v in _ticks(y0, y1, logy):
+        y = float(Y(v))
+        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e3e3"/>'
+                   f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{plain(v)}</text>')
+    for v in _ticks(x0, x1, logx):
+        x = float(X(v))
+        out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top + ph}" y2="{top + ph + 4}" stroke="#999"/>'
+                   f'<text x="{x:.1f}" y="{top + ph + 15}" text-anchor="middle">{plain(v)}</text>')
+    out.append(f'<text x="{left + pw / 2}" y="{height - 6}" text-anchor="middle">{html.escape(xlabel)}</text>'
+               f'<text transform="translate(12 {top + ph / 2}) rotate(-90)" text-anchor="middle">'
+               f'{html.escape(ylabel)}</text>')
+    for i, s in enumerate(series):
+        x, y = np.asarray(s["x"], float), np.asarray(s["y"], float)
+        keep = (y > 0) if logy else np.isfinite(y)
+        pts = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(X(x[keep]), Y(np.clip(y[keep], y0, y1))))
+        dash = ' stroke-dasharray="5 3"' if s.get("dash") else ""
+        out.append(f'<polyline points="{pts}" fill="none" stroke="{s["color"]}" stroke-width="2"{dash}/>')
+        if s.get("dots"):
+            out += [f'<circle cx="{a:.1f}" cy="{b:.1f}" r="2.5" fill="{s["color"]}"/>'
+                    for a, b in zip(X(x[keep]), Y(y[keep]))]
+        ly = top + 12 + 14 * i
+        out.append(f'<line x1="{left + pw - 150}" x2="{left + pw - 132}" y1="{ly - 4}" y2="{ly - 4}" '
+                   f'stroke="{s["color"]}" stroke-width="2"{dash}/><text x="{left + pw - 128}" y="{ly}">'
+                   f'{html.escape(s["label"])}</text>')
+    if vline is not None:
+        x = float(X(vline))
+        out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + ph}" stroke="#444" stroke-dasharray="2 2"/>')
+    out += [f'<circle cx="{float(X(a)):.1f}" cy="{float(Y(b)):.1f}" r="5" fill="{c}" stroke="#fff"/>'
+            for a, b, c in points]
+    out.append("</svg>")
+    return "".join(out)
