@@ -154,10 +154,12 @@ def _ticks(lo: float, hi: float, log: bool) -> list[float]:
 
 def line_svg(series: Sequence[Mapping], xlabel: str, ylabel: str, title: str = "", logx: bool = False,
              logy: bool = False, width: int = 440, height: int = 230, points: Sequence[tuple] = (),
-             vline: float | None = None, ylim: tuple[float, float] | None = None) -> str:
+             vline: float | None = None, ylim: tuple[float, float] | None = None,
+             xticks: Sequence[tuple[float, str]] | None = None) -> str:
     """A small line chart as inline SVG (drawn by the browser, no image). series: dicts with
     label, x, y, color and optional dash / dots. points: (x, y, color) markers; vline: a dotted
-    vertical line. Labelled axes, a legend, and an accessible name that says what is drawn."""
+    vertical line; xticks: explicit (x, label) ticks, e.g. whole layer numbers (no 2.5 on an axis
+    that counts). Labelled axes, a legend, and an accessible name that says what is drawn."""
     xs = np.concatenate([np.asarray(s["x"], float) for s in series])
     ys = np.concatenate([np.asarray(s["y"], float) for s in series] + [np.array([p[1] for p in points], float)])
     if logy:
@@ -183,10 +185,10 @@ def line_svg(series: Sequence[Mapping], xlabel: str, ylabel: str, title: str = "
         y = float(Y(v))
         out.append(f'<line x1="{left}" x2="{left + pw}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e3e3"/>'
                    f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{plain(v)}</text>')
-    for v in _ticks(x0, x1, logx):
+    for v, lab in (xticks if xticks is not None else [(t, plain(t)) for t in _ticks(x0, x1, logx)]):
         x = float(X(v))
         out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top + ph}" y2="{top + ph + 4}" stroke="#999"/>'
-                   f'<text x="{x:.1f}" y="{top + ph + 15}" text-anchor="middle">{plain(v)}</text>')
+                   f'<text x="{x:.1f}" y="{top + ph + 15}" text-anchor="middle">{html.escape(str(lab))}</text>')
     out.append(f'<text x="{left + pw / 2}" y="{height - 6}" text-anchor="middle">{html.escape(xlabel)}</text>'
                f'<text transform="translate(12 {top + ph / 2}) rotate(-90)" text-anchor="middle">'
                f'{html.escape(ylabel)}</text>')
