@@ -17,5 +17,3 @@ from models.catalog import (  # noqa: F401
     load,
     spec,
 )
-
-registry = REGISTRY

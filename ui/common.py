@@ -7,7 +7,7 @@ import logging
 
 import gradio as gr
 
-import models
+from explainers.catalog import is_model_error, model_choices  # noqa: F401 - model_choices: for the tabs
 
 log = logging.getLogger("explainer")
 
@@ -54,10 +54,9 @@ const show = (box) => {
   const ranges = [...box.querySelectorAll('input[data-scrub]')];
   const key = ranges.map(r => r.value).join('-');
   ranges.forEach(r => {
-    const shown = r.dataset.values ? r.dataset.values.split(',')[r.value - r.min] : r.value;
-    r.setAttribute('aria-valuetext', r.dataset.label + ' ' + shown);
+    r.setAttribute('aria-valuetext', r.dataset.label + ' ' + r.value);
     const out = r.parentElement.querySelector('output');
-    if (out) out.textContent = shown;
+    if (out) out.textContent = r.value;
   });
   box.querySelectorAll('[data-frame]').forEach(f => { f.hidden = f.dataset.frame !== key; });
 };
@@ -101,26 +100,17 @@ def friendly_errors(fn):
             raise gr.Error(str(e), print_exception=False) from None
         except KeyError as e:
             raise gr.Error(str(e.args[0]) if e.args else "Unknown key.", print_exception=False) from None
-        except models.ModelUnavailable as e:
-            raise gr.Error(str(e), print_exception=False) from None
         except MemoryError:
             raise gr.Error("That request needs more memory than this server has; try a smaller input.",
                            print_exception=False) from None
         except Exception as e:  # noqa: BLE001
+            if is_model_error(e):  # a Hub model offline: its message is written for the learner
+                raise gr.Error(str(e), print_exception=False) from None
             log.exception("unexpected error in %s", fn.__name__)
             raise gr.Error(f"Something went wrong ({type(e).__name__}). Try another input; the app is still running.",
                            print_exception=False) from None
 
     return wrapped
-
-
-def model_choices(*families: str, check_network: bool = False) -> list[tuple[str, str]]:
-    out = []
-    for fam in families:
-        for key in models.available(fam, check_network=check_network):
-            tag = "embedded" if models.spec(key).source == "embedded" else "Hub"
-            out.append((f"{key} ({fam}, {tag})", key))
-    return out
 
 
 def explain(md: str, open_: bool = True) -> None:

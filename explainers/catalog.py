@@ -1,0 +1,36 @@
+"""Which models the page may offer, and how to recognise a model that cannot be loaded.
+
+The UI lists models through this module and never imports `models` itself (data flows
+ui -> explainers -> models). Only models that can be loaded here and now are offered: the
+embedded ones always, a Hub model only when it is in the local cache or the Hub is reachable.
+
+    model_choices("encoder", "decoder")   # [("minilm (encoder, embedded)", "minilm"), ...]
+"""
+
+from __future__ import annotations
+
+import models
+
+
+def available_keys(family: str, check_network: bool = False) -> list[str]:
+    """Registry keys of `family` that can be loaded now, embedded first."""
+    return models.available(family, check_network=check_network)
+
+
+def model_choices(*families: str, check_network: bool = False) -> list[tuple[str, str]]:
+    """(label, key) pairs for a dropdown: every loadable model of the given families.
+
+    check_network=False (the default, used while the page is built) never waits on the
+    network: Hub models are listed only when already in the local cache."""
+    out = []
+    for fam in families:
+        for key in available_keys(fam, check_network=check_network):
+            tag = "embedded" if models.spec(key).source == "embedded" else "Hub"
+            out.append((f"{key} ({fam}, {tag})", key))
+    return out
+
+
+def is_model_error(e: BaseException) -> bool:
+    """True for 'this model cannot be loaded here and now' (e.g. a Hub model while offline):
+    its message is written for the learner and can be shown as it is."""
+    return isinstance(e, models.ModelUnavailable)
