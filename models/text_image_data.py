@@ -34,6 +34,7 @@ SIZES = {"small": 14, "medium": 22, "large": 30}  # digit height in pixels on th
 POSITIONS = ("centre", "left", "right", "top", "bottom")
 HELD_OUT_PAIRS = frozenset({(2, "orange"), (5, "purple"), (7, "green"), (9, "yellow")})  # (digit, digit colour)
 IMAGE_SIZE = 32
+MAX_TOKENS = 32  # caption tokens the denoiser reads (minilm's [CLS] ... [SEP]); longer prompts are cut
 
 TEMPLATES = (  # {d} digit, {f} digit colour, {b} background colour
     "a {f} {d} on {b}",
@@ -154,6 +155,14 @@ def random_caption(scene: Scene, rng: np.random.Generator) -> str:
         d = digit_text(scene.digit, rng)
         return str(rng.choice(PARTIAL_TEMPLATES)).format(d=d, f=scene.fg, b=scene.bg)
     return caption(scene, rng)
+
+
+def training_vocabulary() -> frozenset[str]:
+    """Every word a training caption can contain (the page points out words outside it)."""
+    parts = [*TEMPLATES, *PARTIAL_TEMPLATES, *COLOUR_NAMES, *DIGIT_WORDS, *(str(d) for d in range(10)),
+             *(w for ws in SIZE_WORDS.values() for w in ws), "medium", *(p for ps in POSITION_PHRASES.values() for p in ps)]
+    words = " ".join(parts).replace("{d}", " ").replace("{f}", " ").replace("{b}", " ").replace(",", " ")
+    return frozenset(words.lower().split())
 
 
 def partial_caption_leaves_out(text: str, scene: Scene) -> set[str]:

@@ -30,10 +30,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.text_image_data import IMAGE_SIZE, random_caption, random_scene, render
+from models.text_image_data import IMAGE_SIZE, MAX_TOKENS, random_caption, random_scene, render
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "assets" / "models" / "tiny-t2i-digits"
-MAX_TOKENS = 32  # caption tokens the denoiser reads (minilm's [CLS] ... [SEP]); longer prompts are cut
 VAE_CONFIG = dict(
     in_channels=3, out_channels=3, latent_channels=4, sample_size=IMAGE_SIZE,
     down_block_types=("DownEncoderBlock2D",) * 3, up_block_types=("UpDecoderBlock2D",) * 3,
@@ -269,7 +268,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workdir", type=Path, default=Path("runs/tiny-t2i"))
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--time-limit", type=float, default=float("inf"), help="stop the denoiser after this many seconds")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default); 1 is robust on a busy machine")
     args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     args.workdir.mkdir(parents=True, exist_ok=True)
     device = torch.device(args.device)
