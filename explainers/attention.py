@@ -26,7 +26,7 @@ class AttentionResult:
     model: str
     tokens: list[str]  # as the model sees them (readable form: leading-space marker shown as "▁")
     ids: list[int]
-    special: list[bool]  # [CLS], [SEP], <|endoftext|> ...
+    special: list[bool]  # added by the tokenizer: [CLS], [SEP], <|endoftext|> ... (not [UNK])
     weights: np.ndarray  # (layers, heads, T, T), float32, rows sum to 1
     causal: bool
     truncated: bool  # the text had more than `limit` tokens
@@ -49,6 +49,14 @@ def readable(tokenizer, ids: list[int]) -> list[str]:
         tok = tok.replace("Ġ", "▁").replace("Ċ", "⏎").replace("ĉ", "⇥")
         out.append(tok)
     return out
+
+
+def special_ids(tokenizer) -> set[int]:
+    """Ids of the tokens the tokenizer adds ([CLS], [SEP], <|endoftext|>, padding). [UNK] is not
+    one of them: it stands for a piece of the text (an emoji, say) and stays visible."""
+    tok = tokenizer
+    structural = {tok.cls_token_id, tok.sep_token_id, tok.bos_token_id, tok.eos_token_id, tok.pad_token_id}
+    return {i for i in tok.all_special_ids if i != tok.unk_token_id or i in structural}
 
 
 def token_limit(bundle) -> int:
@@ -82,7 +90,7 @@ def attend(text: str, model: str = "minilm") -> AttentionResult:
                        output_attentions=True)
     weights = torch.stack(out.attentions)[:, 0].float().numpy()  # (layers, heads, T, T)
     ids = enc["input_ids"][0].tolist()
-    special = set(bundle.tokenizer.all_special_ids)
+    special = special_ids(bundle.tokenizer)
     return AttentionResult(model=model, tokens=readable(bundle.tokenizer, ids), ids=ids,
                            special=[i in special for i in ids], weights=weights,
                            causal=spec.family == "decoder", truncated=truncated, limit=limit, n_input_tokens=n)

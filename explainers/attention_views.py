@@ -1,19 +1,69 @@
-"""Pictures of attention: token chips, heatmaps, an all-heads grid, the "same word" plot,
-and bertviz's interactive head/model views packaged to run fully offline."""
+"""Views of attention, as HTML drawn from arrays (no matplotlib per request): token chips, ONE
+scrubber holding every layer x head heatmap with its token labels (the all-heads grid of a layer
+sits under that layer's "average" frame), the "same word" line chart, and bertviz's interactive
+views packaged to run fully offline.
+
+Numbering on the page and in the API: layers 1..L; heads 1..H, and head 0 = the average over
+the layer's heads. Every view is rendered once per (text, model, hide_special) and cached, so
+thirty students pressing the same example cost one forward pass and one rendering.
+"""
 
 from __future__ import annotations
 
 import html
+import itertools
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from explainers.attention import AttentionResult, SimilarityResult
-from explainers.plots import ACCENT, CMAP, MAIN, figure
+from explainers import frames
+from explainers.attention import AttentionResult, SimilarityResult, attend
+from explainers.cache import bounded_cache
 
 BERTVIZ_MAX_TOKENS = 40  # bertviz's payload grows with layers x heads x T^2
+MAP_PX = 440  # side of a big heatmap (cells are whole pixels, so it is at most this)
+GRID_PX = 240  # most a small map in the all-heads grid may take
+CELL_MAX = 36
+GRID_LABEL_MIN_CELL = 11  # below this a small map's labels would overlap: it shows none
+OKABE_BLUE, OKABE_VERMILLION = "#0072b2", "#d55e00"
+
+# Scoped to the component (gr.HTML css_template). A map is a CSS grid: corner, column labels,
+# row labels, image; one cell of the label tracks = one token = `--cell` pixels of the image.
+CSS = """
+.at-map {display:inline-grid;align-items:end;gap:2px;margin:4px 0}
+.at-cols, .at-rows {overflow:hidden;font-size:var(--fs);line-height:var(--cell);font-family:ui-monospace,monospace}
+.at-cols {max-height:8em;display:flex;align-items:flex-end}
+.at-cols::before {display:block;white-space:pre;writing-mode:vertical-rl;transform:rotate(180deg)}
+.at-rows {max-width:9em;text-align:right;padding-right:3px}
+.at-rows::before {white-space:pre}
+.at-map img {image-rendering:pixelated;display:block}
+.at-corner {font-size:11px;color:#444;align-self:end;text-align:right;padding-right:3px}
+.at-legend {display:flex;align-items:center;gap:6px;font-size:13px;margin:4px 0}
+.at-legend i {display:inline-block;width:140px;height:12px;border:1px solid #999;
+  background:linear-gradient(to right, #440154, #3b528b, #21918c, #5ec962, #fde725)}
+.at-grid {display:flex;flex-wrap:wrap;gap:10px 18px;margin-top:6px}
+.at-grid figure {margin:0;text-align:center}
+.at-goto {font-size:13px;padding:1px 8px;border:1px solid #999;border-radius:6px;background:#fff;color:#111;
+  margin-top:2px;cursor:pointer}
+.at-cap {font-size:14px;margin:4px 0;max-width:60em}
+table.at-vals {border-collapse:collapse;font-size:13px;margin-top:6px}
+table.at-vals th, table.at-vals td {padding:1px 8px;border-bottom:1px solid #ddd;text-align:right}
+"""
+
+# Clicking "enlarge" under a small map moves the Head slider there: in the browser, no server call.
+GOTO_JS = """
+element.addEventListener('click', (e) => {
+  const g = e.target.closest ? e.target.closest('[data-goto-head]') : null;
+  if (!g) return;
+  const r = g.closest('[data-scrubber]').querySelector('input[data-scrub][data-label="Head"]');
+  r.value = g.dataset.gotoHead;
+  r.dispatchEvent(new Event('input', {bubbles: true}));
+  r.focus();
+});
+"""
 
 
 def token_chips_html(result: AttentionResult) -> str:
@@ -22,7 +72,7 @@ def token_chips_html(result: AttentionResult) -> str:
     for i, (tok, tid, sp) in enumerate(zip(result.tokens, result.ids, result.special)):
         hue = (i * 47) % 360
         style = ("border:2px dashed #666;background:#fff" if sp else f"background:hsl({hue},70%,88%)")
-        chips.append(f"<span class='tok' style='{style}' title='position {i}, id {tid}'>"
+        chips.append(f"<span class='tok' style='{style}' title='position {i + 1}, id {tid}'>"
                      f"<b>{html.escape(tok)}</b><sub>{tid}</sub></span>")
     note = (f"<p class='warn'>Showing the first {result.limit} of {result.n_input_tokens} tokens "
             f"(the limit for this view).</p>" if result.truncated else "")
@@ -31,68 +81,221 @@ def token_chips_html(result: AttentionResult) -> str:
             f"Dashed chips are special tokens the model adds; the small number is the token id.</p>{note}")
 
 
-def _check_layer_head(result: AttentionResult, layer: int, head: int | None) -> None:
-    if not 0 <= layer < result.layers:
-        raise ValueError(f"layer must be between 0 and {result.layers - 1}, got {layer}.")
-    if head is not None and not 0 <= head < result.heads:
-        raise ValueError(f"head must be between 0 and {result.heads - 1}, got {head}.")
+# ---- which cells are shown -------------------------------------------------------------------
+
+def shown_positions(result: AttentionResult, hide_special: bool) -> np.ndarray:
+    """Token positions drawn in the maps: all, or all but the special tokens (never none)."""
+    keep = np.flatnonzero(~np.asarray(result.special, dtype=bool)) if hide_special else np.arange(len(result.tokens))
+    return keep if keep.size else np.arange(len(result.tokens))
 
 
-def attention_heatmap(result: AttentionResult, layer: int, head: int | None):
-    """Heatmap of one head (or the average over heads when head is None)."""
-    _check_layer_head(result, layer, head)
-    w = result.weights[layer].mean(axis=0) if head is None else result.weights[layer, head]  # (T, T)
-    t = len(result.tokens)
-    size = min(11.0, 3.0 + 0.28 * t)
-    fig = figure(size + 1.2, size)
-    ax = fig.add_subplot()
-    im = ax.imshow(w, cmap=CMAP, vmin=0, vmax=max(1e-6, float(w.max())))
-    ax.set_xticks(range(t), result.tokens, rotation=90, fontsize=8 if t < 40 else 6)
-    ax.set_yticks(range(t), result.tokens, fontsize=8 if t < 40 else 6)
-    ax.set_xlabel("attends to (key)")
-    ax.set_ylabel("token (query)")
-    what = "average over heads" if head is None else f"head {head}"
-    mask = " - causal: nothing above the diagonal" if result.causal else ""
-    ax.set_title(f"{result.model}: layer {layer}, {what}{mask}", fontsize=10)
-    fig.colorbar(im, ax=ax, shrink=0.8, label="attention weight (each row sums to 1)")
-    return fig
+def check_layer_head(result: AttentionResult, layer: int, head: int) -> None:
+    if not 1 <= layer <= result.layers:
+        raise ValueError(f"layer must be between 1 and {result.layers} (layers are numbered from 1), got {layer}.")
+    if not 0 <= head <= result.heads:
+        raise ValueError(f"head must be between 0 (the average of all heads) and {result.heads}, got {head}.")
 
 
-def all_heads_grid(result: AttentionResult, layer: int):
-    """Every head of one layer, small multiples with a shared colour scale."""
-    _check_layer_head(result, layer, None)
-    heads = result.heads
-    cols = min(6, heads)
-    rows = int(np.ceil(heads / cols))
-    fig = figure(2.2 * cols, 2.3 * rows + 0.4)
-    axes = fig.subplots(rows, cols, squeeze=False)
-    for h, ax in enumerate(axes.flat):
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if h >= heads:
-            ax.axis("off")
-            continue
-        ax.imshow(result.weights[layer, h], cmap=CMAP, vmin=0, vmax=1)
-        ax.set_title(f"head {h}", fontsize=9)
-    fig.suptitle(f"{result.model}, layer {layer}: all {heads} heads (rows = query tokens, columns = keys)",
-                 fontsize=10)
-    return fig
+def head_weights(result: AttentionResult, layer: int, head: int) -> np.ndarray:
+    """(T, T) map of one head, 1-based; head 0 = the mean over the layer's heads."""
+    check_layer_head(result, layer, head)
+    w = result.weights[layer - 1]  # (heads, T, T)
+    return w.mean(axis=0) if head == 0 else w[head - 1]
 
 
-def similarity_plot(sim: SimilarityResult, sentence_a: str, sentence_b: str):
-    fig = figure(7, 3.8)
-    ax = fig.add_subplot()
-    x = np.arange(len(sim.similarities))
-    ax.plot(x, sim.similarities, marker="o", color=MAIN, label=f"'{sim.word}' in A vs in B")
-    ax.set_xticks(x, sim.layer_names, rotation=30, fontsize=8)
-    ax.set_ylabel("cosine similarity")
-    ax.set_xlabel("layer (0 = token embedding + position, before any attention)")
-    ax.set_ylim(min(0.0, float(sim.similarities.min()) - 0.05), 1.02)
-    ax.axhline(1.0, color=ACCENT, lw=0.8, ls=":")
-    ax.grid(alpha=0.3)
-    ax.set_title(f"How alike is '{sim.word}' in the two sentences, layer by layer?", fontsize=10)
-    ax.legend(loc="lower left", fontsize=8, title=f"A: {sentence_a[:45]}\nB: {sentence_b[:45]}", title_fontsize=7)
-    return fig
+def structured_start(result: AttentionResult, keep: np.ndarray) -> tuple[int, int]:
+    """The (layer, head) to open on: the head whose shown words look most sharply at one other
+    shown word (mean over rows of the largest off-diagonal weight). The last layer's average,
+    where every row leans on [CLS] / [SEP], shows almost nothing."""
+    if keep.size < 3:
+        return result.layers, 0
+    w = result.weights[:, :, keep][:, :, :, keep]  # (layers, heads, n, n)
+    off = w * (1.0 - np.eye(keep.size, dtype=w.dtype))
+    score = off.max(axis=-1).mean(axis=-1)  # (layers, heads)
+    layer, head = np.unravel_index(int(score.argmax()), score.shape)
+    return int(layer) + 1, int(head) + 1
+
+
+# ---- drawing ---------------------------------------------------------------------------------
+
+def _strongest(w: np.ndarray, tokens: list[str], n: int = 3) -> str:
+    flat = np.argsort(w, axis=None)[::-1][:n]
+    pairs = [np.unravel_index(int(i), w.shape) for i in flat]
+    return "; ".join(f"{tokens[i]} to {tokens[j]} {w[i, j]:.2f}" for i, j in pairs)
+
+
+def _css_string(lines: list[str]) -> str:
+    r"""Tokens as one CSS string, one per line ('\A'), safe inside <style> (no '<', no quotes)."""
+    def esc(t: str) -> str:
+        return "".join(ch if ch.isalnum() or ch in " .,;:!?-_()[]#@&%+=~^|/*" else f"\\{ord(ch):x} " for ch in t)
+    return '"' + "\\A ".join(esc(t) for t in lines) + '"'
+
+
+def label_style(uid: str, tokens: list[str]) -> str:
+    """The token labels of every map of one run, written ONCE as CSS generated content: each map
+    only carries two empty spans, so 150 labelled maps cost no more than one list of tokens.
+    Maps are `aria-hidden` labels around an image whose alt text names the strongest links."""
+    text = _css_string(tokens)
+    return f"<style>.{uid} .at-rows::before, .{uid} .at-cols::before {{content:{text}}}</style>"
+
+
+def labelled_map(w: np.ndarray, n_tokens: int, side: int, vmax: float, alt: str, labels: bool = True,
+                 corner: bool = True) -> str:
+    """One heatmap image with the tokens beside its rows and above its columns (the text comes
+    from `label_style`, which the enclosing block must include)."""
+    n = n_tokens
+    cell = int(max(1, min(CELL_MAX, side // max(n, 1))))
+    px = cell * n
+    img = (f'<img src="{frames.heat_uri(w, 0.0, max(vmax, 1e-6))}" width="{px}" height="{px}" '
+           f'alt="{html.escape(alt, quote=True)}">')
+    if not labels:
+        return f'<span class="at-map">{img}</span>'
+    fs = int(max(7, min(14, cell - 2)))
+    return (f'<span class="at-map" style="--cell:{cell}px;--fs:{fs}px;grid-template-columns:auto {px}px">'
+            + ('<span class="at-corner" aria-hidden="true">looks at &rarr;<br>&darr; token</span>' if corner
+               else '<span></span>') +
+            f'<span class="at-cols" aria-hidden="true" style="width:{px}px"></span>'
+            f'<span class="at-rows" aria-hidden="true" style="height:{px}px"></span>{img}</span>')
+
+
+def legend(vmax: float) -> str:
+    return f'<div class="at-legend" aria-hidden="true"><span>0</span><i></i><span>{frames.plain(vmax, 2)}</span></div>'
+
+
+def _notes(result: AttentionResult, keep: np.ndarray) -> str:
+    out = []
+    if keep.size < len(result.tokens):
+        out.append("Special tokens are hidden: a row's weights on the words shown add up to less than 1 "
+                   "(the rest goes to [CLS], [SEP] and the like).")
+    if result.causal:
+        out.append("A decoder cannot look ahead: everything above the diagonal is 0 (the causal mask).")
+    return " ".join(out)
+
+
+def _block(uid: str, tokens: list[str], inner: str) -> str:
+    return f'<div class="{uid}">{label_style(uid, tokens)}{inner}</div>'
+
+
+def _heatmap_frame(result: AttentionResult, keep: np.ndarray, layer: int, head: int) -> str:
+    w = head_weights(result, layer, head)[np.ix_(keep, keep)]  # (n, n)
+    what = f"average of all {result.heads} heads" if head == 0 else f"head {head} of {result.heads}"
+    title = f"Layer {layer} of {result.layers}, {what}"
+    tokens = [result.tokens[i] for i in keep]
+    vmax = float(w.max())
+    alt = f"Attention heatmap, {title}. Strongest: {_strongest(w, tokens)}."
+    return (f'<p class="at-cap"><b>{html.escape(title)}</b></p>'
+            f'{labelled_map(w, len(tokens), MAP_PX, vmax, alt)}{legend(vmax)}')
+
+
+def _grid_frame(result: AttentionResult, keep: np.ndarray, layer: int, goto: bool = True) -> str:
+    tokens = [result.tokens[i] for i in keep]
+    ws = result.weights[layer - 1][:, keep][:, :, keep]  # (heads, n, n)
+    vmax = float(ws.max())
+    side = int(min(GRID_PX, max(120, 13 * len(tokens))))
+    labels = side // max(len(tokens), 1) >= GRID_LABEL_MIN_CELL
+    cells = []
+    for h in range(1, result.heads + 1):
+        alt = f"Layer {layer}, head {h}. Strongest: {_strongest(ws[h - 1], tokens, 2)}."
+        cap = (f'<button type="button" class="at-goto" data-goto-head="{h}">head {h}: enlarge</button>' if goto
+               else f"head {h}")
+        cells.append(f'<figure>{labelled_map(ws[h - 1], len(tokens), side, vmax, alt, labels, corner=False)}'
+                     f'<figcaption>{cap}</figcaption></figure>')
+    note = "" if labels else " Too many tokens to label every small map: enlarge one to read its labels."
+    return (f'<p class="at-cap"><b>All {result.heads} heads of layer {layer}</b>, on one colour scale '
+            f'(0 to {frames.plain(vmax, 2)}).{note}</p><div class="at-grid">{"".join(cells)}</div>')
+
+
+_ids = itertools.count()
+
+
+def _uid() -> str:
+    return f"at{next(_ids)}"
+
+
+def heatmap_html(result: AttentionResult, layer: int, head: int, hide_special: bool = True) -> str:
+    """The big map of one layer and head (head 0 = average of the heads), labelled, with its
+    colour legend. This is what the `heatmap` API endpoint returns."""
+    check_layer_head(result, layer, head)
+    keep = shown_positions(result, hide_special)
+    return _block(_uid(), [result.tokens[i] for i in keep],
+                  f'<p class="at-cap">{EXPLAIN_MAP} {_notes(result, keep)}</p>{_heatmap_frame(result, keep, layer, head)}')
+
+
+def heads_grid_html(result: AttentionResult, layer: int, hide_special: bool = True) -> str:
+    """Every head of one layer as small labelled maps on one colour scale (the layer's maximum)."""
+    check_layer_head(result, layer, 0)
+    keep = shown_positions(result, hide_special)
+    return _block(_uid(), [result.tokens[i] for i in keep], _grid_frame(result, keep, layer, goto=False))
+
+
+EXPLAIN_MAP = ("Each row is a token; the colours in its row show how much it looks at each token (column). "
+               "Bright = much, dark = little.")
+
+
+@dataclass(frozen=True)
+class AttentionViews:
+    tokens: str  # token chips
+    scrubber: str  # every layer x head map, switched in the browser
+    start: tuple[int, int]  # (layer, head) the scrubber opens on
+    frames: int
+
+
+def attention_scrubber(result: AttentionResult, hide_special: bool = True) -> tuple[str, tuple[int, int], int]:
+    """ONE scrubber: Layer (1..L) x Head (0 = average, 1..H). A head's frame is its big map; the
+    average frame also holds the all-heads grid of that layer, each small map with an "enlarge"
+    button that moves the Head slider (in the browser)."""
+    keep = shown_positions(result, hide_special)
+    start = structured_start(result, keep)
+    grids = {layer: _grid_frame(result, keep, layer) for layer in range(1, result.layers + 1)}
+    frame_html = {(layer, head): _heatmap_frame(result, keep, layer, head) + (grids[layer] if head == 0 else "")
+                  for layer in range(1, result.layers + 1) for head in range(result.heads + 1)}
+    axes = [frames.Axis("Layer", 1, result.layers, start[0], note=f"of {result.layers}"),
+            frames.Axis("Head", 0, result.heads, start[1],
+                        note=f"of {result.heads}; 0 = average of all heads, with every head of the layer below")]
+    opened = (f" Opened on layer {start[0]}, head {start[1]}: the head whose words look most sharply at one "
+              f"other word." if start[1] else "")
+    header = (f'<p class="at-cap">{EXPLAIN_MAP} {_notes(result, keep)}{opened} Move the sliders (or use the arrow '
+              f'keys) to see every layer and head: nothing is recomputed.</p>')
+    uid = _uid()
+    body = frames.scrubber(axes, frame_html, header=header)
+    return _block(uid, [result.tokens[i] for i in keep], body), start, len(frame_html)
+
+
+@bounded_cache(maxsize=32)
+def attention_views(text: str, model: str = "minilm", hide_special: bool = True) -> AttentionViews:
+    """Everything the Attention tab shows for one run, rendered once."""
+    r = attend(text, model)
+    html_, start, n = attention_scrubber(r, bool(hide_special))
+    return AttentionViews(token_chips_html(r), html_, start, n)
+
+
+# ---- the same word in two contexts ------------------------------------------------------------
+
+def similarity_html(sim: SimilarityResult, control: SimilarityResult | None, sentence_a: str, sentence_b: str,
+                    sentence_c: str = "") -> str:
+    """Cosine similarity of the word's vectors per layer (0 = embeddings), zoomed to the data,
+    with a same-meaning control line (A vs C) when given, and the numbers as a table."""
+    layers = np.arange(len(sim.similarities))
+    series = [dict(label="A vs B", x=layers, y=sim.similarities, color=OKABE_BLUE, dots=True)]
+    if control is not None:
+        series.append(dict(label="A vs C (control)", x=layers, y=control.similarities, color=OKABE_VERMILLION,
+                           dash=True, dots=True))
+    ys = np.concatenate([s["y"] for s in series])
+    pad = max(0.02, 0.1 * float(ys.max() - ys.min()))
+    ylim = (max(-1.0, float(ys.min()) - pad), min(1.0, float(ys.max()) + pad))
+    ticks = [(int(i), "emb" if i == 0 else str(int(i))) for i in layers]
+    chart = frames.line_svg(series, xlabel="layer (0 = embeddings, before any attention)",
+                            ylabel="cosine similarity", title=f"'{sim.word}' in A vs in B, layer by layer",
+                            width=520, height=260, ylim=ylim, xticks=ticks)
+    head = "".join(f"<th scope='col'>{'emb' if i == 0 else i}</th>" for i in layers)
+    rows = [f"<tr><th scope='row'>{html.escape(s['label'])}</th>"
+            + "".join(f"<td>{v:.3f}</td>" for v in s["y"]) + "</tr>" for s in series]
+    sents = [("A", sentence_a), ("B", sentence_b)] + ([("C", sentence_c)] if control is not None else [])
+    legend_ = "<br>".join(f"<b>{k}</b>: {html.escape(s[:120])}" for k, s in sents)
+    return (f'<div class="at-cap">{legend_}</div>{chart}'
+            f'<table class="at-vals"><caption class="caption">Cosine similarity per layer (the y axis is zoomed '
+            f'to the data)</caption><thead><tr><th scope="col">layer</th>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
 
 
 # ---- bertviz, offline ---------------------------------------------------------------------
@@ -135,8 +338,10 @@ def bertviz_html(result: AttentionResult, view: str = "head", max_tokens: int = 
     height = 620 if view == "head" else 140 + 100 * result.layers
     note = (f"<p class='caption'>Showing the first {t} of {len(result.tokens)} tokens in this interactive view.</p>"
             if t < len(result.tokens) else "")
-    hint = ("Hover over a token to see where it looks; click a colour square to show or hide a head."
-            if view == "head" else "Each small square is one head (rows = layers). Click one to enlarge it.")
+    hint = ("Hover over a token to see where it looks; click a colour square to show or hide a head. "
+            "bertviz numbers layers and heads from 0."
+            if view == "head" else "Each small square is one head (rows = layers, numbered from 0 by bertviz). "
+                                   "Click one to enlarge it.")
     return (f"<p class='caption'>{hint}</p>{note}"
             f"<iframe class='bertviz' title='bertviz {view} view' sandbox='allow-scripts' "
             f"style='width:100%;height:{height}px;border:1px solid #ddd;border-radius:6px' "

@@ -78,14 +78,107 @@ def test_emoji_and_rtl_text_tokenize():
         np.testing.assert_allclose(r.weights.sum(-1), 1.0, atol=1e-4)
 
 
-def test_figures_and_bertviz_are_offline():
+def _frames(html_: str) -> dict[str, str]:
+    """{data-frame key: inner HTML} of a scrubber block."""
+    import re
+
+    keys = re.findall(r'<div data-frame="([0-9-]+)"', html_)
+    parts = re.split(r'<div data-frame="[0-9-]+"(?: hidden)?>', html_)[1:]
+    return dict(zip(keys, parts))
+
+
+def _label_text(html_: str) -> list[str]:
+    """The token labels written once (CSS generated content) for every map of a block."""
+    import re
+
+    m = re.search(r'content:"(.*?)"}', html_)
+    assert m, "no token labels"
+    return [re.sub(r"\\([0-9a-f]+) ", lambda g: chr(int(g.group(1), 16)), t) for t in m.group(1).split("\\A ")]
+
+
+@pytest.mark.parametrize("model", ["minilm", "tiny-gpt"])
+def test_one_scrubber_holds_every_layer_and_head_with_labels(model):
+    from explainers import frames
+
+    r = attention.attend(MONEY, model)
+    v = attention_views.attention_views.uncached(MONEY, model, True)
+    got = _frames(v.scrubber)
+    # every layer 1..L x head 0 (average) .. H, and nothing else
+    assert set(got) == {f"{layer}-{head}" for layer in range(1, r.layers + 1) for head in range(r.heads + 1)}
+    assert v.frames == r.layers * (r.heads + 1) == len(got)
+    assert 'data-label="Layer"' in v.scrubber and 'data-label="Head"' in v.scrubber
+    keep = [i for i, sp in enumerate(r.special) if not sp]
+    assert _label_text(v.scrubber) == [r.tokens[i] for i in keep]  # labels: the shown tokens, in order
+    for layer in range(1, r.layers + 1):
+        for head in (0, 1, r.heads):
+            frame = got[f"{layer}-{head}"]
+            w = (r.weights[layer - 1].mean(0) if head == 0 else r.weights[layer - 1, head - 1])[np.ix_(keep, keep)]
+            # the big image of this frame is exactly this layer / head's data, specials hidden
+            assert f'src="{frames.heat_uri(w, 0.0, float(w.max()))}"' in frame, (layer, head)
+            assert f"Layer {layer} of {r.layers}" in frame
+            assert frame.count("<img") == (1 + r.heads if head == 0 else 1)  # the average frame holds the grid
+            assert 'alt="Attention heatmap' in frame
+    # the data behind the maps: every row a distribution (rows sum to 1 before hiding anything)
+    np.testing.assert_allclose(r.weights.sum(-1), 1.0, atol=1e-4)
+
+
+def test_special_tokens_hidden_by_default_and_shown_on_request():
     r = attention.attend(RIVER, "minilm")
-    fig = attention_views.attention_heatmap(r, 0, 3)
-    ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_xticklabels()] == r.tokens
-    assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
-    with pytest.raises(ValueError, match="layer must be"):
-        attention_views.attention_heatmap(r, 6, 0)
+    hidden = attention_views.attention_views(RIVER, "minilm")
+    shown = attention_views.attention_views(RIVER, "minilm", False)
+    assert "[CLS]" not in _label_text(hidden.scrubber) and "[SEP]" not in _label_text(hidden.scrubber)
+    assert _label_text(shown.scrubber) == r.tokens
+    assert "Special tokens are hidden" in hidden.scrubber and "Special tokens are hidden" not in shown.scrubber
+
+
+def test_opens_on_a_head_that_shows_structure_not_the_cls_column():
+    text = "The animal didn't cross the street because it was too tired."
+    r = attention.attend(text, "minilm")
+    v = attention_views.attention_views(text, "minilm")
+    layer, head = v.start
+    assert head >= 1 and (layer, head) != (r.layers, 0)
+    assert f'<div data-frame="{layer}-{head}">' in v.scrubber  # the one frame not hidden
+    keep = [i for i, sp in enumerate(r.special) if not sp]
+    w = r.weights[layer - 1, head - 1][np.ix_(keep, keep)]
+    off = w * (1 - np.eye(len(keep)))
+    assert off.max(-1).mean() > 0.5  # its words look sharply at another word
+    last_avg = r.weights[-1].mean(0)  # what the tab used to open on: one bright [CLS] column
+    assert int(last_avg.mean(0).argmax()) == 0 and r.tokens[0] == "[CLS]"
+
+
+def test_per_view_html_and_one_based_numbering():
+    r = attention.attend(RIVER, "minilm")
+    one = attention_views.heatmap_html(r, 2, 5)
+    assert "Layer 2 of 6, head 5 of 12" in one and one.count("<img") == 1 and "river" in _label_text(one)
+    avg = attention_views.heatmap_html(r, 6, 0)
+    assert "average of all 12 heads" in avg
+    grid = attention_views.heads_grid_html(r, 1)
+    assert grid.count("<img") == 12 and "All 12 heads of layer 1" in grid and "river" in _label_text(grid)
+    for bad in ((0, 1), (7, 1)):
+        with pytest.raises(ValueError, match="layer must be between 1 and 6"):
+            attention_views.heatmap_html(r, *bad)
+    with pytest.raises(ValueError, match="head must be between 0 .* and 12"):
+        attention_views.heatmap_html(r, 1, 13)
+
+
+def test_same_word_chart_is_zoomed_and_has_a_control_line():
+    s = attention.contextual_similarity(RIVER, MONEY, "bank")
+    c = attention.contextual_similarity(RIVER, STREAM, "bank")
+    page = attention_views.similarity_html(s, c, RIVER, MONEY, STREAM)
+    assert page.count("<polyline") == 2 and "A vs C (control)" in page and "<svg" in page
+    assert ">emb<" in page and all(f">{i}<" in page for i in range(1, 7))  # whole layer numbers only
+    assert ">2.5<" not in page and "0.5<" not in page.split("<table")[0].split("layer")[0]
+    # zoomed: the y axis labels stay within the data's range (+ a margin), not 0..1
+    import re
+
+    ys = [float(t) for t in re.findall(r'text-anchor="end">([0-9.]+)</text>', page)]
+    lo = min(s.similarities.min(), c.similarities.min())
+    assert ys and min(ys) > lo - 0.1 and min(ys) > 0.3
+    assert f"{s.similarities[-1]:.3f}" in page and f"{c.similarities[-1]:.3f}" in page
+
+
+def test_bertviz_is_offline():
+    r = attention.attend(RIVER, "minilm")
     page = attention_views.bertviz_html(r, "model")
     assert "cdnjs" not in page and "<script src=" not in page and "srcdoc=" in page
 
@@ -140,15 +233,18 @@ def test_hub_models_load_from_cache_through_the_same_loader(tmp_path, monkeypatc
 
 @pytest.mark.api
 def test_attention_endpoints(client):
-    tokens, heat, grid, layer, head = call(client, "attention", RIVER, "minilm")
+    tokens, maps = call(client, "attention", RIVER, "minilm")
     assert "bank" in tokens and "[CLS]" in tokens
-    assert heat is not None and grid is not None
-    assert call(client, "heatmap", RIVER, "minilm", 2, 5, False) is not None
-    assert call(client, "heads_grid", RIVER, "minilm", 1) is not None
+    assert len(_frames(maps)) == 6 * 13 and "river" in _label_text(maps)
+    one = call(client, "heatmap", RIVER, "minilm", 2, 5, False)
+    assert "Layer 2 of 6, head 5 of 12" in one and "[CLS]" in _label_text(one)
+    with pytest.raises(Exception, match="layer must be between 1 and 6"):
+        call(client, "heatmap", RIVER, "minilm", 0, 5, True)
+    assert call(client, "heads_grid", RIVER, "minilm", 1, True).count("<img") == 12
     html = call(client, "bertviz", RIVER, "minilm", "head")
     assert "srcdoc" in html and "cdnjs" not in html
-    plot, summary = call(client, "similarity", RIVER, MONEY, "bank", "minilm")
-    assert plot is not None and "bank" in summary
+    chart, summary = call(client, "similarity", RIVER, MONEY, "bank", "minilm", STREAM)
+    assert chart.count("<polyline") == 2 and "bank" in summary and "control" in summary
 
 
 @pytest.mark.api
@@ -166,5 +262,6 @@ def test_attention_bad_inputs_then_server_still_answers(client, text, model, mes
 
 @pytest.mark.api
 def test_emoji_through_the_api(client):
-    tokens = call(client, "attention", "I 💙 the river 🏞️", "minilm")[0]
-    assert "[UNK]" in tokens or "river" in tokens
+    tokens, maps = call(client, "attention", "I 💙 the river 🏞️", "minilm")
+    assert "river" in tokens and tokens.count("[UNK]") == 2  # minilm's vocabulary has no emoji
+    assert _label_text(maps) == ["i", "[UNK]", "the", "river", "[UNK]"]

@@ -45,14 +45,59 @@ def open_tab(page, name: str) -> None:
 def test_attention_tab_heatmap_and_bertviz(page):
     open_tab(page, "Attention")
     page.get_by_role("button", name="Show attention").click()
-    page.locator("#attention-heatmap img, #attention-heatmap svg").first.wait_for(timeout=120_000)
+    page.locator("#attention-maps [data-frame]:not([hidden]) img").first.wait_for(timeout=120_000)
     page.locator(".chips .tok").first.wait_for(timeout=30_000)
-    assert "bank" in page.locator(".chips").inner_text()
+    assert "animal" in page.locator(".chips").inner_text()
+    # the token labels are drawn around the map, rows and columns
+    labels = page.evaluate("""() => [...document.querySelectorAll(
+        '#attention-maps [data-frame]:not([hidden]) .at-rows, #attention-maps [data-frame]:not([hidden]) .at-cols')]
+        .map(e => getComputedStyle(e, '::before').content)""")
+    assert len(labels) == 2 and all("animal" in t and "tired" in t for t in labels)
     # the bertviz head view is drawn after the run, inside the sandboxed iframe, offline
     open_tab(page, "Interactive (bertviz)")
     frame = page.frame_locator("#bertviz-view iframe.bertviz")
     frame.locator("svg").first.wait_for(timeout=120_000)
     assert frame.locator("svg text").count() > 5  # token labels drawn by d3
+
+
+def _server_calls(page) -> list[str]:
+    calls: list[str] = []
+    page.on("request", lambda r: calls.append(r.url) if "/gradio_api/" in r.url and "heartbeat" not in r.url
+            else None)
+    return calls
+
+
+def _shown(page, view: str) -> tuple[str, str]:
+    """The key and the first image (or text) of the frame a scrubber shows now."""
+    f = page.locator(f"{view} [data-frame]:not([hidden])")
+    assert f.count() == 1
+    img = f.locator("img")
+    return f.get_attribute("data-frame"), (img.first.get_attribute("src") if img.count() else f.inner_text())
+
+
+def test_attention_layer_and_head_sliders_scrub_in_the_browser(page):
+    open_tab(page, "Attention")
+    page.get_by_role("button", name="Show attention").click()
+    view = "#attention-maps"
+    page.locator(f"{view} [data-frame]:not([hidden]) img").first.wait_for(timeout=120_000)
+    page.wait_for_timeout(1500)  # let the run's follow-up (bertviz) finish
+    calls = _server_calls(page)
+    for name in ("Layer", "Head"):
+        slider = page.get_by_role("slider", name=name)
+        before = _shown(page, view)
+        slider.focus()
+        page.keyboard.press("ArrowRight")
+        after = _shown(page, view)
+        assert after[0] != before[0] and after[1] != before[1], name  # another frame, another picture
+        assert slider.get_attribute("aria-valuetext") == f"{name} {slider.input_value()}"
+    page.get_by_role("slider", name="Head").focus()
+    page.keyboard.press("Home")  # head 0: the average, with every head of the layer below
+    assert _shown(page, view)[0].endswith("-0")
+    assert page.locator(f"{view} [data-frame]:not([hidden]) img").count() == 13
+    page.locator(f"{view} [data-frame]:not([hidden])").get_by_role("button", name="head 4: enlarge").click()
+    assert _shown(page, view)[0].endswith("-4")
+    page.wait_for_timeout(300)
+    assert calls == [], calls  # every move was answered in the browser
 
 
 def _images(page) -> int:

@@ -1,17 +1,18 @@
-"""The Attention tab: tokens as the model sees them, attention heatmaps per layer and head,
-bertviz's interactive views (offline), and one word's meaning shifting with its context."""
+"""The Attention tab: tokens as the model sees them, every layer x head attention map in one
+view switched in the browser, bertviz's interactive views (offline), and one word's meaning
+shifting with its context. Wiring only: the views come from explainers.attention_views."""
 
 from __future__ import annotations
 
 import gradio as gr
 
 from explainers import attention, attention_views
-from ui.common import explain, friendly_errors, model_choices
+from ui.common import SCRUB_JS, explain, friendly_errors, model_choices
 
 EXAMPLES = [
+    ["The animal didn't cross the street because it was too tired.", "minilm"],
     ["I sat on the bank of the river.", "minilm"],
     ["I deposited money at the bank.", "minilm"],
-    ["The animal didn't cross the street because it was too tired.", "minilm"],
     ["To be, or not to be, that is the question.", "tiny-gpt"],
 ]
 
@@ -22,52 +23,78 @@ each with an id. Common words are one token; rare words are split into sub-word 
 also adds special tokens such as `[CLS]` and `[SEP]`.
 
 **Attention.** In every layer, each head lets every token gather information from other
-tokens. Row *i* of a heatmap is token *i* asking "whom should I listen to?": the colours in
+tokens. Row *i* of a map is token *i* asking "whom should I listen to?": the colours in
 the row are the weights it gives to each token, and they add up to 1. Different heads learn
-different habits: some look at the previous token, some at the sentence end, some at
+different habits: some look at the previous word, some at the sentence end, some at
 related words. An *encoder* (minilm, BERT) looks both ways; a *decoder* (tiny-gpt, GPT-2)
 may only look back, so everything above the diagonal is zero: that is the causal mask.
 
+**Reading the maps.** Layers are numbered 1 to 6 and heads 1 to 12; head 0 is the average of
+a layer's heads, shown with all its heads as small maps (press "enlarge" under one). Special
+tokens soak up much of the attention, so they are hidden unless you untick the box. Try the
+first example: which heads link *it* to *animal*?
+
 **Why long inputs are expensive.** Each of the T tokens scores all T tokens, in every head of
-every layer: T x T numbers. Double the text and the heatmap has four times as many cells.
+every layer: T x T numbers. Double the text and the map has four times as many cells.
 That quadratic cost is why context windows are limited.
 """
 
-
-@friendly_errors
-def run_attention(text: str, model: str):
-    r = attention.attend(text, model)
-    layer = r.layers - 1
-    return (attention_views.token_chips_html(r),
-            attention_views.attention_heatmap(r, layer, None),
-            attention_views.all_heads_grid(r, layer),
-            gr.update(maximum=r.layers - 1, value=layer),
-            gr.update(maximum=r.heads - 1, value=0))
+STREAM = "We walked along the bank of the stream."
 
 
 @friendly_errors
-def heatmap(text: str, model: str, layer: int, head: int, average: bool):
-    r = attention.attend(text, model)  # cached: moving a slider never reruns the model
-    return attention_views.attention_heatmap(r, int(layer), None if average else int(head))
+def run_attention(text: str, model: str, hide_special: bool = True):
+    """Token chips and ONE view holding every layer x head map (switched in the browser)."""
+    v = attention_views.attention_views(text, model, bool(hide_special))
+    return v.tokens, v.scrubber, [text, model]
 
 
 @friendly_errors
-def heads_grid(text: str, model: str, layer: int):
-    return attention_views.all_heads_grid(attention.attend(text, model), int(layer))
+def rerender(last_run, hide_special: bool):
+    """The special-tokens box redraws the last run (never the edited, unrun text)."""
+    if not last_run:
+        return gr.update(), gr.update()
+    v = attention_views.attention_views(*last_run, bool(hide_special))
+    return v.tokens, v.scrubber
 
 
 @friendly_errors
-def bertviz_view(text: str, model: str, view: str):
+def heatmap(text: str, model: str, layer: int, head: int, hide_special: bool = True) -> str:
+    """One map: layer 1..L, head 1..H or 0 for the average of the layer's heads (HTML)."""
+    r = attention.attend(text, model)  # cached: a view never reruns the model
+    return attention_views.heatmap_html(r, int(layer), int(head), bool(hide_special))
+
+
+@friendly_errors
+def heads_grid(text: str, model: str, layer: int, hide_special: bool = True) -> str:
+    """All heads of one layer (1..L) as small labelled maps (HTML)."""
+    return attention_views.heads_grid_html(attention.attend(text, model), int(layer), bool(hide_special))
+
+
+@friendly_errors
+def bertviz_view(text: str, model: str, view: str = "head") -> str:
+    """bertviz's head or model view, offline, as an <iframe srcdoc> (HTML)."""
     return attention_views.bertviz_html(attention.attend(text, model), view)
 
 
 @friendly_errors
-def similarity(sentence_a: str, sentence_b: str, word: str, model: str):
+def bertviz_last_run(last_run, view: str):
+    if not last_run:
+        raise gr.Error("Press 'Show attention' first.", print_exception=False)
+    return bertviz_view(*last_run, view)
+
+
+@friendly_errors
+def similarity(sentence_a: str, sentence_b: str, word: str, model: str, sentence_c: str = ""):
     s = attention.contextual_similarity(sentence_a, sentence_b, word, model)
+    c = attention.contextual_similarity(sentence_a, sentence_c, word, model) if (sentence_c or "").strip() else None
     summary = (f"'{s.word}' is split into {s.tokens_a} in A and {s.tokens_b} in B. "
-               f"Similarity at the embedding layer: {s.similarities[0]:.3f}; "
-               f"after the last layer: {s.similarities[-1]:.3f}.")
-    return attention_views.similarity_plot(s, sentence_a, sentence_b), summary
+               f"A vs B: {s.similarities[0]:.3f} at the embeddings, {s.similarities[-1]:.3f} after the last layer.")
+    if c is not None:
+        closer = "stays closer" if c.similarities[-1] > s.similarities[-1] else "does not stay closer"
+        summary += (f" The control A vs C (same meaning): {c.similarities[-1]:.3f} after the last layer, so the "
+                    f"same meaning {closer} than the different one.")
+    return attention_views.similarity_html(s, c, sentence_a, sentence_b, sentence_c if c is not None else ""), summary
 
 
 def refresh_models():
@@ -81,48 +108,55 @@ def build(demo: gr.Blocks) -> None:
     with gr.Row():
         text = gr.Textbox(label="Text", value=EXAMPLES[0][0], lines=2, max_length=10_000, scale=4)
         model = gr.Dropdown(choices=choices, value="minilm", label="Model", scale=2)
-    run = gr.Button("Show attention", variant="primary")
+    with gr.Row():
+        run = gr.Button("Show attention", variant="primary", scale=3)
+        hide = gr.Checkbox(value=True, label="Hide special tokens ([CLS], [SEP], ...) in the maps", scale=2)
     gr.Examples(EXAMPLES, inputs=[text, model], label="Examples (click one, then 'Show attention')")
+    # (text, model) of the last run: every view below follows it. A hidden component, not gr.State:
+    # a State makes the page hold a heartbeat connection open for its whole life.
+    last_run = gr.JSON(value=None, visible=False)
     tokens = gr.HTML(label="Tokens")
     with gr.Tabs():
-        with gr.Tab("Heatmap"):
-            with gr.Row():
-                layer = gr.Slider(0, 5, value=5, step=1, label="Layer")
-                head = gr.Slider(0, 11, value=0, step=1, label="Head")
-                average = gr.Checkbox(value=True, label="Average over heads")
-            heat = gr.Plot(label="Attention heatmap", elem_id="attention-heatmap")
-        with gr.Tab("All heads of a layer"):
-            grid = gr.Plot(label="All heads")
+        with gr.Tab("Maps: every layer and head"):
+            maps = gr.HTML(value="<p class='caption'>Press 'Show attention'.</p>", label="Attention maps",
+                           elem_id="attention-maps", js_on_load=SCRUB_JS + attention_views.GOTO_JS,
+                           css_template=attention_views.CSS)
         with gr.Tab("Interactive (bertviz)"):
             view = gr.Radio(["head", "model"], value="head", label="bertviz view")
             show_viz = gr.Button("Draw interactive view")
             viz = gr.HTML(elem_id="bertviz-view")
         with gr.Tab("Same word, different meaning"):
             gr.Markdown("The same word gets one vector at the bottom of the model; each layer mixes in its "
-                        "neighbours. Watch the two 'bank' vectors drift apart as context is added.")
+                        "neighbours. Compare 'bank' by a river with 'bank' for money (A vs B), and with 'bank' "
+                        "by a stream (A vs C, the same meaning: a control).")
             with gr.Row():
                 sent_a = gr.Textbox(value="I sat on the bank of the river.", label="Sentence A")
-                sent_b = gr.Textbox(value="I deposited money at the bank.", label="Sentence B")
-                word = gr.Textbox(value="bank", label="Word (in both)", max_length=50)
+                sent_b = gr.Textbox(value="I deposited money at the bank.", label="Sentence B (other meaning)")
+                sent_c = gr.Textbox(value=STREAM, label="Sentence C (same meaning as A: control, may be empty)")
+                word = gr.Textbox(value="bank", label="Word (in every sentence)", max_length=50)
             sim_model = gr.Dropdown(choices=choices, value="minilm", label="Model")
             sim_btn = gr.Button("Compare the word across layers")
-            sim_plot = gr.Plot(label="Cosine similarity per layer")
+            sim_view = gr.HTML(label="Cosine similarity per layer", css_template=attention_views.CSS)
             sim_text = gr.Markdown()
-            gr.Examples([["I sat on the bank of the river.", "I deposited money at the bank.", "bank"],
-                         ["I sat on the bank of the river.", "We walked along the bank of the stream.", "bank"],
-                         ["She will book a table.", "She read a good book.", "book"]],
-                        inputs=[sent_a, sent_b, word])
+            gr.Examples([["I sat on the bank of the river.", "I deposited money at the bank.", STREAM, "bank"],
+                         ["She will book a table.", "She read a good book.", "Please book a room.", "book"]],
+                        inputs=[sent_a, sent_b, sent_c, word])
 
-    ev = dict(concurrency_id="cpu_model", concurrency_limit=2)  # model runs: at most two at once on a small CPU
-    lookup = dict(concurrency_id="lookup", concurrency_limit=4)  # slider moves: cached, never queue behind a model
-    outs = [tokens, heat, grid, layer, head]
-    run.click(run_attention, [text, model], outs, api_name="attention", **ev).then(
-        bertviz_view, [text, model, view], viz, api_name="bertviz_after_attention", **ev)
-    text.submit(run_attention, [text, model], outs, api_name="attention_submit", **ev)
-    for ctl in (layer, head, average):
-        ctl.change(heatmap, [text, model, layer, head, average], heat, api_name="heatmap" if ctl is layer else f"heatmap_{ctl.label.split()[0].lower()}",
-                   trigger_mode="always_last", **lookup)
-    layer.change(heads_grid, [text, model, layer], grid, api_name="heads_grid", trigger_mode="always_last", **lookup)
-    show_viz.click(bertviz_view, [text, model, view], viz, api_name="bertviz", **ev)
-    sim_btn.click(similarity, [sent_a, sent_b, word, sim_model], [sim_plot, sim_text], api_name="similarity", **ev)
+    # Model runs: at most two at once on a small CPU. show_progress="hidden": an error shows its
+    # message once (a toast) and every view keeps the last good result instead of an error badge.
+    ev = dict(concurrency_id="cpu_model", concurrency_limit=2, show_progress="hidden")
+    outs = [tokens, maps, last_run]
+    run.click(run_attention, [text, model, hide], outs, api_name="attention", **ev).success(
+        bertviz_last_run, [last_run, view], viz, api_name="bertviz_after_attention", **ev)
+    text.submit(run_attention, [text, model, hide], outs, api_name="attention_submit", **ev).success(
+        bertviz_last_run, [last_run, view], viz, api_name="bertviz_after_submit", **ev)
+    hide.change(rerender, [last_run, hide], [tokens, maps], api_name="attention_hide_special", **ev)
+    show_viz.click(bertviz_last_run, [last_run, view], viz, api_name="bertviz_last_run", **ev)
+    sim_btn.click(similarity, [sent_a, sent_b, word, sim_model, sent_c], [sim_view, sim_text], api_name="similarity",
+                  **ev)
+    # One endpoint per view for gradio_client users: the page itself never calls them.
+    lookup = dict(concurrency_id="lookup", concurrency_limit=4)
+    gr.api(heatmap, api_name="heatmap", **lookup)
+    gr.api(heads_grid, api_name="heads_grid", **lookup)
+    gr.api(bertviz_view, api_name="bertviz", **lookup)
     demo.load(refresh_models, None, [model, sim_model], api_name="attention_models")
