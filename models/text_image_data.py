@@ -102,7 +102,8 @@ def render(scene: Scene, digits: np.ndarray, jitter: np.ndarray | None = None) -
 
     s = SIZES[scene.size]
     stroke = Image.fromarray((digits[scene.digit_index] * 255).astype(np.uint8))
-    stroke = np.asarray(stroke.resize((s, s), Image.BILINEAR), dtype=np.float32) / 255.0  # (s, s)
+    stroke = np.asarray(stroke.resize((s, s), Image.BILINEAR), dtype=np.float32)  # (s, s)
+    stroke = np.clip(stroke / max(float(stroke.max()), 1.0), 0, 1)  # small digits keep full-strength strokes
     mask = np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.float32)
     r, c = offset(scene.size, scene.position)
     mask[r:r + s, c:c + s] = stroke

@@ -1,0 +1,193 @@
+"""Views of a text-to-image run: HTML blocks with every frame shipped once (explainers.frames).
+
+- `tokens_html`: the prompt as the text encoder's tokens, rare words marked.
+- `step_view`: a Step slider over the run: the 4 latent channels, the decoded current image, the
+  predicted clean image, guidance (unconditional / conditional / difference) and every word's
+  cross-attention map at that step.
+- `words_view`: each word's map summed over all steps (DAAM), over the final image, with Layer and
+  Head sliders (0 = the average).
+- `patches_view`: pick a patch (slider or click), see where it looks (self-attention) at each step.
+- `gallery`, `swap_view`, `interpolation_view`, `costs_table`.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+
+from explainers import frames
+from explainers.text_to_image import SPECIAL, Interpolation, LatentCosts, TextToImageResult, word_maps
+
+IMG = 150  # display width of a 32x32 image (pixels are drawn crisp)
+MAP = 72  # display width of one word's 8x8 attention map
+LATENT_RANGE = 3.0  # latents shown from -3 to +3 (unit variance by construction)
+
+
+def tokens_html(r: TextToImageResult) -> str:
+    rare = set(r.rare_words)
+    chips = []
+    for i, tok in enumerate(r.tokens):
+        word = tok.removeprefix("##")
+        style = "border:1px dashed #777;background:#f3f3f3" if tok in SPECIAL else "background:#dbeafe"
+        mark = ""
+        if word.lower() in rare:
+            style, mark = "background:#fde68a", " (rare in training)"
+        chips.append(f'<span class="tok" style="{style}" title="token {i}{mark}">{html.escape(tok)}<sub>{i}</sub></span>')
+    note = []
+    if r.truncated:
+        note.append(f"The prompt was cut at {len(r.tokens)} tokens: the model reads at most that many.")
+    if not r.prompt:
+        note.append("Empty prompt: the model draws unconditionally (guidance has nothing to push towards).")
+    if rare:
+        note.append("Yellow words never appeared in a training caption; the text encoder still gives them a vector "
+                    "that may sit close to words it knows: " + ", ".join(sorted(rare)) + ".")
+    extra = "".join(f'<p class="caption">{html.escape(n)}</p>' for n in note)
+    return (f'<div class="chips" role="list" aria-label="Prompt tokens">{"".join(chips)}</div>{extra}')
+
+
+def _overlay(img: np.ndarray, heat: np.ndarray) -> str:
+    """A word's map over the image: the image dimmed, the map (upsampled to pixels) in colour."""
+    side = img.shape[0]
+    up = np.kron(heat / max(float(heat.max()), 1e-8), np.ones((side // heat.shape[0], side // heat.shape[1])))
+    lut = frames._lut("inferno")[(np.clip(up, 0, 1) * 255).astype(int)] / 255.0
+    return frames.rgb_uri(0.35 * img.mean(axis=2, keepdims=True) + 0.65 * lut)
+
+
+def _word_row(words: list[str], maps: np.ndarray, img: np.ndarray | None, what: str) -> str:
+    cells = []
+    for w, m in zip(words, maps):
+        uri = _overlay(img, m) if img is not None else frames.heat_uri(m, 0, float(maps.max()) or 1.0)
+        peak = np.unravel_index(int(m.argmax()), m.shape)
+        cells.append(frames.figure_tag(uri, w, f"{what} for the word '{w}': strongest at row {peak[0] + 1}, "
+                                      f"column {peak[1] + 1} of the 8 x 8 patches", MAP))
+    return f'<div class="t2i-words">{"".join(cells)}</div>'
+
+
+def step_view(r: TextToImageResult, skip_special: bool = True) -> str:
+    words, maps = word_maps(r.tokens, r.cross_attention, skip_special)  # (steps, W, h, w)
+    items = {}
+    for s in range(r.steps + 1):
+        last = s == r.steps
+        lat = "".join(frames.figure_tag(frames.heat_uri(r.latents[s, c], -LATENT_RANGE, LATENT_RANGE, frames.DIVERGING),
+                                        f"ch {c + 1}", f"Latent channel {c + 1} at step {s}", 64)
+                      for c in range(r.latents.shape[1]))
+        k = min(s, r.steps - 1)
+        x0 = r.image if last else r.x0_decoded[s]
+        parts = [
+            f'<h4>Step {s} of {r.steps}' + (" (pure noise)" if s == 0 else " (done)" if last else
+                                            f" (t = {int(r.timesteps[s])})") + "</h4>",
+            '<div class="t2i-row">',
+            f'<div class="t2i-block"><p class="caption">Latent x_t: 4 x 8 x 8 = {r.latents[0].size} numbers '
+            f'(blue negative, red positive)</p>{lat}</div>',
+            frames.figure_tag(frames.rgb_uri(r.decoded[s]), "x_t, decoded", f"Step {s}: the current latent decoded", IMG),
+            frames.figure_tag(frames.rgb_uri(x0), "final image" if last else "predicted clean image",
+                              f"Step {s}: the model's guess of the finished image", IMG),
+            "</div>",
+        ]
+        if r.steps:
+            diff = np.abs(r.x0_cond[k] - r.x0_uncond[k]).sum(axis=2)
+            neg = f"negative prompt '{r.negative_prompt}'" if r.negative_prompt else "empty prompt"
+            parts += [
+                f'<p class="caption"><b>Guidance at step {k}</b> (scale {r.guidance:g}): the guess without the prompt '
+                f'({html.escape(neg)}), with it, and where they differ; the sampler moves {r.guidance:g} times '
+                "that difference away from the first.</p>",
+                '<div class="t2i-row">',
+                frames.figure_tag(frames.rgb_uri(r.x0_uncond[k]), "without prompt", f"Step {k}: unconditional guess", 110),
+                frames.figure_tag(frames.rgb_uri(r.x0_cond[k]), "with prompt", f"Step {k}: conditional guess", 110),
+                frames.figure_tag(frames.heat_uri(diff, 0, 3), "difference", f"Step {k}: where the prompt changes the guess", 110),
+                "</div>",
+            ]
+            if len(words):
+                parts += [f'<p class="caption"><b>Which word shaped which pixels at step {k}</b> (cross-attention, '
+                          "averaged over layers and heads; bright = the patches that read this word most):</p>",
+                          _word_row(words, maps[k], r.x0_decoded[k], f"Step {k} cross-attention")]
+        items[(s,)] = "".join(parts)
+    axis = frames.Axis("Step", 0, r.steps, r.steps, "0 = pure noise")
+    return frames.scrubber([axis], items, play=True)
+
+
+def words_view(r: TextToImageResult, skip_special: bool = True) -> str:
+    """DAAM: each word's cross-attention summed over all steps, for every layer and head (0 = mean)."""
+    words, _ = word_maps(r.tokens, r.cross_attention, skip_special)
+    if not words:
+        return '<p class="caption">No words to show: the prompt is empty.</p>'
+    heads = r.cross_attention_heads.astype(np.float32).sum(axis=0)  # (layers, heads, L, h, w)
+    n_layers, n_heads = heads.shape[:2]
+    items = {}
+    for layer in range(n_layers + 1):
+        for head in range(n_heads + 1):
+            m = heads if layer == 0 else heads[layer - 1:layer]
+            m = m.mean(axis=0)
+            m = m.mean(axis=0) if head == 0 else m[head - 1]
+            _, wm = word_maps(r.tokens, m, skip_special)
+            where = ("all layers" if layer == 0 else f"layer {layer}") + (", all heads" if head == 0 else f", head {head}")
+            items[(layer, head)] = (f'<p class="caption">Summed over all {r.steps} steps, {where}.</p>'
+                                    + _word_row(words, wm, r.image, f"Summed cross-attention, {where},"))
+    axes = [frames.Axis("Layer", 0, n_layers, 0, "0 = average of all layers"),
+            frames.Axis("Head", 0, n_heads, 0, "0 = average of all heads")]
+    return frames.scrubber(axes, items)
+
+
+def patches_view(r: TextToImageResult, max_steps: int = 26) -> str:
+    """Self-attention: where one latent patch looks, per step (subsampled to max_steps)."""
+    n = r.self_attention.shape[1]
+    side = int(round(n ** 0.5))
+    shown = np.unique(np.linspace(0, r.steps - 1, min(r.steps, max_steps)).round().astype(int))
+    items = {}
+    for i, s in enumerate(shown):
+        for p in range(n):
+            row, col = divmod(p, side)
+            a = r.self_attention[s, p].reshape(side, side)
+            cell = 100 / side
+            box = (f'<span class="t2i-box" style="left:{col * cell:.2f}%;top:{row * cell:.2f}%;'
+                   f'width:{cell:.2f}%;height:{cell:.2f}%"></span>')
+            heat = frames.img_tag(frames.heat_uri(a, 0, float(a.max())),
+                                  f"Step {s}: patch row {row + 1}, column {col + 1} attends most to "
+                                  f"row {int(a.argmax()) // side + 1}, column {int(a.argmax()) % side + 1}",
+                                  200, extra=f'data-pick="1" data-grid="{side}"')
+            items[(i, p)] = (f'<div class="t2i-row"><div class="t2i-pick">{heat}{box}</div>'
+                             f'{frames.figure_tag(frames.rgb_uri(r.x0_decoded[s]), f"guess at step {s}", f"Step {s}: predicted image", 200)}'
+                             "</div>")
+    axes = [frames.Axis("Step", 0, len(shown) - 1, len(shown) - 1, "of the run", values=tuple(int(s) for s in shown)),
+            frames.Axis("Patch", 0, n - 1, n // 2 + side // 2, "or click the map")]
+    return frames.scrubber(axes, items)
+
+
+def gallery(r: TextToImageResult) -> str:
+    figs = "".join(frames.figure_tag(frames.rgb_uri(img), f"seed {r.seed + i}", f"Final image for seed {r.seed + i}", 110)
+                   for i, img in enumerate(r.images))
+    return f'<div class="t2i-row">{figs}</div>'
+
+
+def swap_view(a: TextToImageResult, b: TextToImageResult) -> str:
+    diff = np.abs(a.image - b.image).sum(axis=2)
+    return ('<div class="t2i-row">'
+            + frames.figure_tag(frames.rgb_uri(a.image), a.prompt or "(empty)", f"Final image for '{a.prompt}'", IMG)
+            + frames.figure_tag(frames.rgb_uri(b.image), b.prompt or "(empty)", f"Final image for '{b.prompt}'", IMG)
+            + frames.figure_tag(frames.heat_uri(diff, 0, 3), "where they differ",
+                                f"Difference map: {float(diff.mean()):.2f} on average", IMG)
+            + f'</div><p class="caption">Same seed ({a.seed}), same steps and guidance: only the prompt changed.</p>')
+
+
+def interpolation_view(it: Interpolation) -> str:
+    figs = "".join(frames.figure_tag(frames.rgb_uri(img), lab, f"Interpolation {w:.2f} between the two {it.kind}", 96)
+                   for img, lab, w in zip(it.images, it.labels, it.weights))
+    what = ("the starting noise moves along a great circle from one seed's to the other's; the prompt stays"
+            if it.kind == "seeds" else "the prompt's token vectors move in a straight line; the seed stays")
+    return f'<div class="t2i-row">{figs}</div><p class="caption">Left to right: {what}.</p>'
+
+
+def costs_table(c: LatentCosts) -> str:
+    rows = [
+        ("numbers the denoiser works on per step", f"{c.latent_values:,} (latent 4 x 8 x 8)",
+         f"{c.pixel_values:,} (pixels 3 x 32 x 32)", f"{c.pixel_values / c.latent_values:.0f}x fewer"),
+        ("one denoising pass (FLOPs)", f"{frames.plain(c.dit_flops)} (DiT, {c.dit_params:,} parameters)",
+         f"{frames.plain(c.unet_flops)} (tiny-ddpm UNet on 28 x 28 x 1, {c.unet_params:,} parameters)", ""),
+        ("decoding latents to pixels, once at the end (FLOPs)", f"{frames.plain(c.decoder_flops)} "
+         f"(VAE decoder; the VAE has {c.vae_params:,} parameters)", "none", ""),
+    ]
+    body = "".join(f"<tr><th scope='row'>{html.escape(a)}</th><td>{b}</td><td>{c_}</td><td>{d}</td></tr>"
+                   for a, b, c_, d in rows)
+    return ("<table class='compare'><thead><tr><th></th><th>latent diffusion (this tab)</th>"
+            "<th>pixel diffusion</th><th></th></tr></thead><tbody>" + body + "</tbody></table>")
