@@ -6,18 +6,32 @@ Sections (medians over several runs; ratios to a floor measured in the same run)
   latency      p50 / p95 of every main endpoint on its default example, uncached inputs
   denoise      50-step DDIM with guidance, capturing every intermediate, vs a bare diffusers loop
   sliders      server time of slider moves (cached lookups) and proof that no model runs
-  classroom    30 clients at once on the default examples: throughput, p95, errors, peak memory,
-               and the speed-up of serving identical requests from the cache
+  classroom    two rounds of 30 clients (gradio_client) pressing at the same moment, one request
+               each, spread evenly over attention, next token and 50-step denoise:
+                 same  everyone runs the same example, one nobody ran before (single flight:
+                       one computation, the others wait for it)
+                 own   everyone runs their own input: varied sentences, prompts, sampling
+                       settings, digits and seeds, generated programmatically
+               each: p50 / p95 / max wait from press to result, errors, peak server memory
+  scrub        Chromium (Playwright): run Denoising, then press ArrowLeft on every scrubber
+               slider (`explainers.frames.scrubber`, `input[data-scrub]`) on the tab: key press ->
+               new frame on screen (page clock, first animation frame after the change), p50 / p95,
+               and the number of /gradio_api requests while scrubbing (goal: none)
+  click        Chromium: click -> result drawn, for attention, next token, noising and 50-step
+               denoise, a new input each click (so never from a cache), p50 / p95
   memory       server memory over 500 mixed requests (bounded caches: it must plateau)
   quality      tiny-ddpm accuracy/diversity at 50 samples per digit (slow; --quality)
 
-    python -m benchmarks                 # everything but the slow quality run (~10-15 min on 2 cores)
-    python -m benchmarks --only startup latency
-"""
+Run it on an otherwise idle machine: the figures are meant for 2 free cores.
 
+    python -m benchmarks                 # everything but the slow quality run (~15-20 min on 2 cores)
+    python -m benchmarks --only startup latency
+    python -m benchmarks --only classroom scrub click --students 3 --presses 5 --clicks 1   # a quick try
+"""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -171,11 +185,47 @@ def bench_sliders(s: Server, n: int = 40) -> dict:
     return out
 
 
-def bench_classroom(s: Server, students: int = 30) -> dict:
-    plan = ["attention", "next_token", "generate", "denoise"]
-    # a fresh example nobody has run yet, so the first student pays and the others hit the cache
-    fresh = {api: varied(api, 777) for api in plan}
-    lat, errors = [], []
+CLASS_APIS = ("attention", "next_token", "denoise")  # what a class presses, spread evenly
+
+# The same example for everyone: not a default example, so no earlier section has cached it.
+SAME = {
+    "attention": ("The teacher asked which word the pronoun it refers to.", "minilm"),
+    "next_token": ("KING HENRY:\nOnce more unto the", "tiny-gpt", 1.0, 0, 1.0),
+    "denoise": ("a handwritten 4", 50, 3.0, 4242, "ddim", "tiny-ddpm", 1),
+}
+
+_SUBJECTS = ["The cat", "My teacher", "A tired farmer", "The old bridge", "Our team", "The small robot",
+             "The river", "A doctor", "Her brother", "The museum guard", "A young pilot", "The baker"]
+_VERBS = ["watched", "followed", "carried", "forgot", "painted", "lifted", "noticed", "answered", "found", "sold"]
+_OBJECTS = ["the letter", "a red kite", "the heavy box", "an empty glass", "the last train", "a blue umbrella",
+            "the noisy crowd", "a strange map", "the broken clock", "a warm loaf"]
+_ENDINGS = ["because it was late.", "before the storm came.", "near the bank of the river.", "and then it smiled.",
+            "while everyone slept.", "after the long meeting.", "although it was raining.", "in the quiet library."]
+_SPEAKERS = ["ROMEO", "JULIET", "HAMLET", "KING LEAR", "MACBETH", "PORTIA", "OTHELLO", "FIRST CITIZEN", "OPHELIA"]
+_OPENERS = ["What light through", "I pray you, tell me", "My lord, the", "Good morrow to", "Now is the winter of",
+            "Speak, for", "O, what a", "Tell me, sweet", "Why should the", "Come, let us"]
+_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+_PHRASES = ["a handwritten {d}", "the number {w}", "draw a {w}", "{w}", "write the digit {d}", "a big {d}"]
+
+
+def own_input(api: str, rng) -> tuple:
+    """A student's own input for `api`: a new sentence, prompt, sampling setting, digit and seed."""
+    a = list(DEFAULTS[api])
+    if api == "attention":
+        a[0] = " ".join(rng.choice(part) for part in (_SUBJECTS, _VERBS, _OBJECTS, _ENDINGS))
+    elif api == "next_token":
+        a[0] = f"{rng.choice(_SPEAKERS)}:\n{rng.choice(_OPENERS)}"
+        a[2], a[3], a[4] = rng.choice([0.5, 0.8, 1.0, 1.5, 2.0]), rng.choice([0, 5, 20, 50]), rng.choice([1.0, 0.9, 0.5])
+    elif api == "denoise":
+        d = rng.randrange(10)
+        a[0] = rng.choice(_PHRASES).format(d=d, w=_WORDS[d])
+        a[2], a[3] = rng.choice([1.0, 2.0, 3.0, 4.0]), rng.randrange(10**6)
+    return tuple(a)
+
+
+@contextlib.contextmanager
+def peak_memory(s: Server):
+    """Sample the server's resident memory every 0.2 s during the block; yields [peak MB]."""
     peak = [s.rss_mb()]
     stop = threading.Event()
 
@@ -184,31 +234,115 @@ def bench_classroom(s: Server, students: int = 30) -> dict:
             peak[0] = max(peak[0], s.rss_mb())
             time.sleep(0.2)
 
-    def student(i):
-        from gradio_client import Client
-
-        c = Client(s.url, verbose=False)
-        for api in plan:
-            t0 = time.perf_counter()
-            try:
-                c.submit(*fresh[api], api_name="/" + api).result(timeout=900)
-                lat.append((api, time.perf_counter() - t0))
-            except Exception as e:  # noqa: BLE001
-                errors.append(f"{api}: {e}")
-
     w = threading.Thread(target=watch, daemon=True)
     w.start()
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(students) as ex:
-        list(ex.map(student, range(students)))
-    wall = time.perf_counter() - t0
-    stop.set()
-    xs = [t for _, t in lat]
-    uncached = {api: timed(s.call, api, *varied(api, 888)) for api in plan}
-    return dict(students=students, requests=len(xs) + len(errors), errors=len(errors), error_examples=errors[:3],
-                wall_seconds=wall, throughput_rps=len(xs) / wall, p50=pct(xs, 50), p95=pct(xs, 95),
-                peak_rss_mb=peak[0], one_uncached_request_each=uncached,
-                cache_speedup=sum(uncached.values()) * students / wall)
+    try:
+        yield peak
+    finally:
+        stop.set()
+        w.join()
+
+
+def classroom_round(s: Server, inputs: list[tuple[str, tuple]]) -> dict:
+    """Every client presses at the same moment (a barrier), one request each; wait = press -> result."""
+    from gradio_client import Client
+
+    n = len(inputs)
+    with ThreadPoolExecutor(n) as ex:  # connect first: only the presses are timed
+        clients = list(ex.map(lambda _: Client(s.url, verbose=False), range(n)))
+    go = threading.Barrier(n)
+    waits: dict[str, list[float]] = {api: [] for api in CLASS_APIS}
+    errors: list[str] = []
+
+    def student(i):
+        api, args = inputs[i]
+        go.wait()
+        t0 = time.perf_counter()
+        try:
+            clients[i].submit(*args, api_name="/" + api).result(timeout=900)
+            waits[api].append(time.perf_counter() - t0)
+        except Exception as e:  # noqa: BLE001 - counted and reported, the round goes on
+            errors.append(f"{api}: {type(e).__name__}: {str(e)[:160]}")
+
+    with peak_memory(s) as peak:
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(n) as ex:
+            list(ex.map(student, range(n)))
+        wall = time.perf_counter() - t0
+    xs = [w for ws in waits.values() for w in ws]
+    for c in clients:
+        with contextlib.suppress(Exception):
+            c.close()
+    return dict(students=n, errors=len(errors), error_examples=errors[:3], wall_seconds=wall,
+                p50=pct(xs, 50), p95=pct(xs, 95), max=max(xs, default=float("nan")),
+                per_api={api: dict(n=len(ws), p50=pct(ws, 50), p95=pct(ws, 95)) for api, ws in waits.items() if ws},
+                peak_rss_mb=peak[0])
+
+
+def bench_classroom(s: Server, students: int = 30) -> dict:
+    import random
+
+    rng = random.Random(2026)
+    for api in CLASS_APIS:  # the teacher opened the app before class: models loaded, nothing else cached
+        s.call(api, *DEFAULTS[api])
+    plan = [CLASS_APIS[i % len(CLASS_APIS)] for i in range(students)]
+    same = classroom_round(s, [(api, SAME[api]) for api in plan])
+    own = classroom_round(s, [(api, own_input(api, rng)) for api in plan])
+    return dict(same=dict(same, goal_p95=2.0), own=dict(own, goal_p95=6.0))
+
+
+# Tabs whose scrubbers are measured: (tab, the button that runs it). A tab with no scrubber yet is reported so.
+SCRUB_TABS = [("Denoising", "Denoise"), ("Attention", "Show attention"), ("Next token", "Generate"),
+              ("Noising", "Add noise")]
+
+
+def bench_scrub(s: Server, presses: int = 30) -> dict:
+    from benchmarks.browser import chromium, open_page, scrub_tab
+
+    out = {}
+    with chromium() as b:
+        for tab, button in SCRUB_TABS:
+            page = None
+            try:
+                page = open_page(b, s.url)
+                out[tab] = scrub_tab(page, tab, button, presses, timeout_ms=300_000)
+            except Exception as e:  # noqa: BLE001 - e.g. a tab not converted to scrubbers yet
+                out[tab] = {"not measured": f"{type(e).__name__}: {str(e).splitlines()[0][:160]}"}
+            finally:
+                if page is not None:
+                    page.close()
+    return out
+
+
+# click -> result: (tab, button, textbox label to make each click new or None, the new text for click i)
+CLICKS = {
+    "attention": ("Attention", "Show attention", "Text", lambda i: f"The student opened the book number {i} and read it."),
+    "next_token": ("Next token", "Predict the next token", "Prompt", lambda i: f"ROMEO:\nWhat light through window {i}"),
+    "noising": ("Noising", "Add noise", None, None),
+    "denoise_50": ("Denoising", "Denoise", "Prompt (a digit, in words or figures)", lambda i: f"a handwritten {i % 10}"),
+}
+
+
+def bench_click(s: Server, runs: int = 5) -> dict:
+    """Click -> result drawn in Chromium. Noising has no text input: its first click is uncached,
+    the later ones show the cached path (reported apart). Denoise changes its digit each click."""
+    from benchmarks.browser import chromium, click_to_result, open_page, summarise
+
+    out = {}
+    with chromium() as b:
+        page = open_page(b, s.url)
+        for name, (tab, button, label, text) in CLICKS.items():
+            try:
+                ms = [click_to_result(page, tab, button, fill=(label, text(1000 + i)) if label else None)
+                      for i in range(runs)]
+                out[name] = summarise(ms) if label else dict(first_ms=ms[0], repeat=summarise(ms[1:]) if runs > 1 else {})
+            except Exception as e:  # noqa: BLE001 - reported, the other tabs still measured
+                out[name] = {"not measured": f"{type(e).__name__}: {str(e).splitlines()[0][:160]}"}
+        page.close()
+    goals = dict(attention=200, next_token=200, noising=200, denoise_50=1200)
+    for name, g in goals.items():
+        out[name]["goal_ms"] = g
+    return out
 
 
 def bench_memory(s: Server, total: int = 500) -> dict:
@@ -232,8 +366,13 @@ def save(res: dict) -> None:
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--only", nargs="*", default=None)
+    sections = ["startup", "first", "latency", "sliders", "classroom", "scrub", "click", "memory", "denoise"]
+    p.add_argument("--only", nargs="*", default=None, choices=sections, metavar="SECTION",
+                   help=f"run only these sections: {', '.join(sections)}")
     p.add_argument("--quality", action="store_true", help="also run the 50-per-digit diffusion quality check")
+    p.add_argument("--students", type=int, default=30, help="clients per classroom round")
+    p.add_argument("--presses", type=int, default=30, help="arrow-key presses per scrubber slider")
+    p.add_argument("--clicks", type=int, default=5, help="clicks per tab for click -> result")
     a = p.parse_args(argv)
     want = lambda name: a.only is None or name in a.only  # noqa: E731
     res: dict = {"machine": f"{os.cpu_count()} CPU cores", "time": time.strftime("%Y-%m-%d %H:%M")}
@@ -241,13 +380,15 @@ def main(argv=None) -> None:
         res["startup"] = measure(3)
         print(f"startup: app {res['startup']['app_median']:.1f} s vs bare {res['startup']['bare_median']:.1f} s "
               f"-> {res['startup']['ratio']:.2f}x (goal <= 1.3)", flush=True)
-    server_parts = [x for x in ("first", "latency", "sliders", "classroom", "memory") if want(x)]
+    server_parts = [x for x in ("first", "latency", "sliders", "classroom", "scrub", "click", "memory") if want(x)]
     if server_parts:
         s = Server()
         try:
             for part in server_parts:
                 fn = {"first": bench_first, "latency": bench_latency, "sliders": bench_sliders,
-                      "classroom": bench_classroom, "memory": bench_memory}[part]
+                      "classroom": lambda s: bench_classroom(s, a.students),
+                      "scrub": lambda s: bench_scrub(s, a.presses), "click": lambda s: bench_click(s, a.clicks),
+                      "memory": bench_memory}[part]
                 res[part] = fn(s)
                 print(part, json.dumps(res[part], default=float, indent=1), flush=True)
                 save(res)
