@@ -54,6 +54,11 @@ table.fv-bars caption {font-weight:600;text-align:left}
 .fv-hi .fv-bar {background:#d55e00}
 .fv-mute .fv-bar {background:#bbbbbb}
 .fv-mute th, .fv-mute .fv-num {color:#595959}
+.t2i-row {display:flex;flex-wrap:wrap;gap:6px;align-items:flex-start}
+.t2i-words {display:flex;flex-wrap:wrap;gap:4px}
+.t2i-block {max-width:300px}
+.t2i-pick {position:relative;display:inline-block;line-height:0;cursor:crosshair}
+.t2i-box {position:absolute;outline:3px solid #fff;box-shadow:0 0 0 5px #d55e00;pointer-events:none}
 .fv-num {font-variant-numeric:tabular-nums;width:4.5em}
 """
 
@@ -64,9 +69,10 @@ const show = (box) => {
   const ranges = [...box.querySelectorAll('input[data-scrub]')];
   const key = ranges.map(r => r.value).join('-');
   ranges.forEach(r => {
-    r.setAttribute('aria-valuetext', r.dataset.label + ' ' + r.value);
+    const shown = r.dataset.values ? r.dataset.values.split(',')[r.value - r.min] : r.value;
+    r.setAttribute('aria-valuetext', r.dataset.label + ' ' + shown);
     const out = r.parentElement.querySelector('output');
-    if (out) out.textContent = r.value;
+    if (out) out.textContent = shown;
   });
   box.querySelectorAll('[data-frame]').forEach(f => { f.hidden = f.dataset.frame !== key; });
 };
@@ -75,6 +81,15 @@ element.addEventListener('input', (e) => {
   if (r) show(r.closest('[data-scrubber]'));
 });
 element.addEventListener('click', (e) => {
+  const pick = e.target.closest ? e.target.closest('img[data-pick]') : null;
+  if (pick) {  // click a grid image to choose a cell: sets slider number data-pick to row * grid + col
+    const box = pick.closest('[data-scrubber]'), g = +pick.dataset.grid, rect = pick.getBoundingClientRect();
+    const col = Math.min(g - 1, Math.floor((e.clientX - rect.left) / rect.width * g));
+    const row = Math.min(g - 1, Math.floor((e.clientY - rect.top) / rect.height * g));
+    const r = box.querySelectorAll('input[data-scrub]')[+pick.dataset.pick];
+    if (r) { r.value = row * g + col; show(box); }
+    return;
+  }
   const b = e.target.closest ? e.target.closest('[data-play]') : null;
   if (!b) return;
   const box = b.closest('[data-scrubber]');
