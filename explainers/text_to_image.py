@@ -2,8 +2,9 @@
 
 The stack (models/train_tiny_t2i.py trains it):
 1. the prompt -> minilm's token states, one 384-d vector per token (the text encoder);
-2. pure noise in a 4x8x8 *latent* space (not 32x32x3 pixels: 12x fewer values per step);
-3. a diffusion transformer (PixArt-style DiT) over the 64 latent patches predicts, at each step,
+2. pure noise in a 4x16x16 *latent* space (not 32x32x3 pixels: 3x fewer values per step, and a space
+   where every value carries meaning, so each step's work is spent on content, not pixel detail);
+3. a diffusion transformer (PixArt-style DiT) over 64 latent patches (8x8, each 2x2 latents) predicts, at each step,
    how to remove the noise; in every block its patches read the prompt's tokens through
    cross-attention (what a classifier-free-guidance run does twice: with and without the prompt);
 4. the autoencoder's decoder turns the final latent (and each step's guess) into pixels.
@@ -359,3 +360,19 @@ def latent_costs(model: str = DEFAULT_MODEL) -> LatentCosts:
     side = cfg.sample_size * 2 ** (len(bundle.vae.config.block_out_channels) - 1)
     return LatentCosts(x.numel(), 3 * side * side, dit, n(bundle.model), dec, n(bundle.vae), unet, n(ddpm.model),
                        ux.numel())
+
+
+@bounded_cache(maxsize=8)
+def during_training(prompt: str, seed: int = 0, steps: int = DEFAULT_STEPS, guidance: float = DEFAULT_GUIDANCE,
+                    model: str = DEFAULT_MODEL) -> list[tuple[str, np.ndarray]]:
+    """The same prompt and seed through the denoiser checkpoints kept during training, then the final one."""
+    prompt = check_prompt(prompt)
+    out = []
+    for name in [*models.checkpoints(model), None]:
+        bundle = models.load(model, checkpoint=name)
+        p, empty = encode_prompt(prompt), encode_prompt("")
+        run = sample(bundle, (p.states, torch.ones(1, p.states.shape[1])), (empty.states, torch.ones(1, empty.states.shape[1])),
+                     start_noise(bundle, [seed]), steps, guidance)
+        label = f"training step {int(name.split('-')[1]):,}" if name else "final (shipped)"
+        out.append((label, decode(bundle, run["final"])[0]))
+    return out

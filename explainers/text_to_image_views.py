@@ -78,7 +78,8 @@ def step_view(r: TextToImageResult, skip_special: bool = True) -> str:
             f'<h4>Step {s} of {r.steps}' + (" (pure noise)" if s == 0 else " (done)" if last else
                                             f" (t = {int(r.timesteps[s])})") + "</h4>",
             '<div class="t2i-row">',
-            f'<div class="t2i-block"><p class="caption">Latent x_t: 4 x 8 x 8 = {r.latents[0].size} numbers '
+            f'<div class="t2i-block"><p class="caption">Latent x_t: {" x ".join(map(str, r.latents.shape[1:]))} = '
+            f'{r.latents[0].size:,} numbers '
             f'(blue negative, red positive)</p>{lat}</div>',
             frames.figure_tag(frames.rgb_uri(r.decoded[s]), "x_t, decoded", f"Step {s}: the current latent decoded", IMG),
             frames.figure_tag(frames.rgb_uri(x0), "final image" if last else "predicted clean image",
@@ -191,3 +192,10 @@ def costs_table(c: LatentCosts) -> str:
                    for a, b, c_, d in rows)
     return ("<table class='compare'><thead><tr><th></th><th>latent diffusion (this tab)</th>"
             "<th>pixel diffusion</th><th></th></tr></thead><tbody>" + body + "</tbody></table>")
+
+
+def training_view(rows: list[tuple[str, np.ndarray]]) -> str:
+    figs = "".join(frames.figure_tag(frames.rgb_uri(img), label, f"The same prompt and seed after {label}", 110)
+                   for label, img in rows)
+    return (f'<div class="t2i-row">{figs}</div><p class="caption">The same prompt and seed through the denoiser as it '
+            "was during training: colours are learnt first, digit shapes later.</p>")

@@ -5,12 +5,12 @@
     python -m models.train_tiny_t2i --vae-steps 50 --pool 512 --dit-steps 50 --out /tmp/t2i   # smoke run
 
 Three stages, each resumable from `--workdir`:
-1. vae:  a diffusers `AutoencoderKL` learns 32x32x3 images <-> 4x8x8 latents (MSE + L1 + a small
+1. vae:  a diffusers `AutoencoderKL` learns 32x32x3 images <-> 4x16x16 latents (MSE + L1 + a small
          KL term). Its `scaling_factor` is set so the latents have unit variance.
 2. pool: a fixed pool of random scenes (models/text_image_data.py) is encoded once: the latent of
          each image and the token states of its caption from the embedded `minilm` encoder
          (frozen, as CLIP is in Stable Diffusion).
-3. dit:  a diffusers `PixArtTransformer2DModel` (self-attention over the 64 latent patches,
+3. dit:  a diffusers `PixArtTransformer2DModel` (self-attention over the 8x8 = 64 patches of 2x2 latents,
          cross-attention to the caption's tokens, adaLN-single timestep conditioning) learns to
          predict v (Salimans & Ho 2022) under a cosine schedule, with min-SNR-5 loss weights
          (Hang et al. 2023) and EMA weights (what ships). 10% of captions are empty, so the same
@@ -35,11 +35,11 @@ from models.text_image_data import IMAGE_SIZE, MAX_TOKENS, random_caption, rando
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "assets" / "models" / "tiny-t2i-digits"
 VAE_CONFIG = dict(
     in_channels=3, out_channels=3, latent_channels=4, sample_size=IMAGE_SIZE,
-    down_block_types=("DownEncoderBlock2D",) * 3, up_block_types=("UpDecoderBlock2D",) * 3,
-    block_out_channels=(32, 64, 64), layers_per_block=1, norm_num_groups=16,
+    down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
+    block_out_channels=(32, 64), layers_per_block=1, norm_num_groups=16,
 )
 DIT_CONFIG = dict(
-    sample_size=8, patch_size=1, in_channels=4, out_channels=4, num_layers=6,
+    sample_size=16, patch_size=2, in_channels=4, out_channels=4, num_layers=6,
     num_attention_heads=4, attention_head_dim=32, cross_attention_dim=128, caption_channels=384,
     interpolation_scale=1, norm_num_groups=32,
 )

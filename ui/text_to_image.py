@@ -31,10 +31,11 @@ sizes and positions).
    the prompt into one vector per token (the chips below). The image model never sees letters,
    only these vectors.
 2. **Latent space.** Diffusion does not run on the 32 x 32 x 3 = 3,072 pixel values but on a
-   4 x 8 x 8 = 256-number *latent* made by an autoencoder: 12 times less to denoise at every step
-   (latent diffusion, Rombach et al. 2022). The decoder turns latents back into pixels.
+   4 x 16 x 16 = 1,024-number *latent* made by an autoencoder: 3 times less to denoise at every
+   step (latent diffusion, Rombach et al. 2022; Stable Diffusion's is 48 times smaller than its
+   512 x 512 images). The decoder turns latents back into pixels once, at the end.
 3. **A transformer denoises.** The denoiser is a *Diffusion Transformer* (DiT): the latent is cut
-   into 64 patches, which attend to each other (self-attention, as GPT's words do) and, in every
+   into 8 x 8 = 64 patches, which attend to each other (self-attention, as GPT's words do) and, in every
    block, **read the prompt's token vectors through cross-attention**: each patch decides which
    words matter to it. The maps below show which word shaped which pixels.
 4. **Guidance.** Each step predicts twice, without and with the prompt; guidance pushes the
@@ -90,6 +91,14 @@ def costs(model):
     return views.costs_table(t2i.latent_costs(model))
 
 
+@friendly_errors
+def during_training(prompt, seed, steps, guidance, model):
+    seed = int(t2i.check_number(seed, "Seed", 0, t2i.MAX_SEED, integer=True))
+    steps = int(t2i.check_number(steps, "Steps", *t2i.STEP_RANGE, integer=True))
+    guidance = float(t2i.check_number(guidance, "Guidance", 0, t2i.MAX_GUIDANCE))
+    return views.training_view(t2i.during_training(prompt, seed, steps, guidance, model))
+
+
 def step_images(prompt: str, steps: int, guidance: float, seed: int, negative_prompt: str, model: str,
                 step: int) -> dict:
     """One step of a run (computed once, cached) for API users: images as PNG data URIs and the
@@ -142,6 +151,9 @@ def build(demo: gr.Blocks) -> None:
             other_prompt = gr.Textbox(label="Second prompt", value="a yellow 1 on a purple background")
         interp_btn = gr.Button("Interpolate")
         interp_out = gr.HTML()
+    with gr.Accordion("During training: the same prompt and seed through saved checkpoints", open=False):
+        train_btn = gr.Button("Show the checkpoints")
+        train_out = gr.HTML()
     with gr.Accordion("Why latents? Measured on this model", open=False):
         cost_btn = gr.Button("Measure the cost of one step")
         cost_out = gr.HTML()
@@ -155,4 +167,5 @@ def build(demo: gr.Blocks) -> None:
     interp_btn.click(interpolate, [prompt, kind, other_seed, other_prompt, steps, guidance, seed, model], interp_out,
                      api_name="t2i_interpolate", **ev)
     cost_btn.click(costs, model, cost_out, api_name="t2i_costs", **ev)
+    train_btn.click(during_training, [prompt, seed, steps, guidance, model], train_out, api_name="t2i_training", **ev)
     gr.api(friendly_errors(step_images), api_name="t2i_step")
