@@ -3,6 +3,7 @@ Each test records every request and fails if one leaves 127.0.0.1."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from urllib.parse import urlparse
 
@@ -40,6 +41,27 @@ def page(browser, app_url):
 
 def open_tab(page, name: str) -> None:
     page.get_by_role("tab", name=name, exact=True).first.click()
+
+
+@contextlib.contextmanager
+def count_requests(page, part: str = "/gradio_api/"):
+    """The server requests the page sends during the block (the queue's heartbeat left out):
+
+        with count_requests(page) as calls:
+            page.keyboard.press("ArrowLeft")
+        assert calls == []   # the move was answered in the browser
+    """
+    calls: list[str] = []
+
+    def seen(r):
+        if part in r.url and "heartbeat" not in r.url:
+            calls.append(r.url)
+
+    page.on("request", seen)
+    try:
+        yield calls
+    finally:
+        page.remove_listener("request", seen)
 
 
 def test_attention_tab_heatmap_and_bertviz(page):
@@ -123,3 +145,40 @@ def test_side_by_side_race(page):
     page.locator("#race-table table").first.wait_for(timeout=300_000)
     assert "Forward passes" in page.locator("#race-table").inner_text()
     page.locator("#race-image img").first.wait_for(timeout=60_000)
+
+
+def test_count_requests_sees_server_calls_and_only_them(page):
+    open_tab(page, "Next token")
+    with count_requests(page) as idle:
+        page.wait_for_timeout(500)
+    with count_requests(page) as calls, page.expect_response(lambda r: "/gradio_api/" in r.url, timeout=120_000):
+        page.get_by_role("button", name="Predict the next token", exact=True).first.click()
+    assert idle == []
+    assert calls and all("/gradio_api/" in u for u in calls)
+
+
+# axe-core (bundled in axe-playwright-python, no CDN) on every tab after load. Serious and critical
+# violations fail, except the rules below, which fail today in gradio's own markup, not in ours
+# (reported to the lead, kept visible here rather than skipped):
+#   aria-prohibited-attr: gradio's empty-value placeholder `<div aria-label="Empty value">` (an
+#   empty gr.Plot / gr.Image / gr.File) carries an aria-label without a role.
+GRADIO_KNOWN = {"aria-prohibited-attr"}
+
+
+def test_no_serious_accessibility_violations(page):
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    page.get_by_role("tab").first.wait_for(timeout=60_000)
+    tabs = page.locator("[role=tablist]").first.get_by_role("tab").all_inner_texts()
+    assert len(tabs) >= 5, tabs
+    found, known = [], []
+    for tab in tabs:
+        open_tab(page, tab.strip())
+        page.wait_for_timeout(300)
+        for v in axe.run(page).response["violations"]:
+            if v["impact"] in ("serious", "critical"):
+                where = f"{tab.strip()}: {v['id']} ({v['impact']}) x{len(v['nodes'])}: {v['nodes'][0]['html'][:120]}"
+                (known if v["id"] in GRADIO_KNOWN else found).append(where)
+    print("known gradio violations:", known)
+    assert found == [], "\n".join(found)
