@@ -5,7 +5,9 @@ Sections (medians over several runs; ratios to a floor measured in the same run)
   first        first result of each tab right after start-up (models warm in the background)
   latency      p50 / p95 of every main endpoint on its default example, uncached inputs
   denoise      50-step DDIM with guidance, capturing every intermediate, vs a bare diffusers loop
-  sliders      server time of slider moves (cached lookups) and proof that no model runs
+  sliders      server time of the per-view API endpoints (denoise_step, generation_step, heatmap: lookups
+               for gradio_client users; the page itself switches frames in the browser) and proof
+               that no model runs
   classroom    two rounds of 30 clients (gradio_client) pressing at the same moment, one request
                each, spread evenly over attention, next token and 50-step denoise:
                  same  everyone runs the same example, one nobody ran before (single flight:
@@ -154,7 +156,7 @@ def bench_denoise(runs: int = 3) -> dict:
 
 
 def bench_sliders(s: Server, n: int = 40) -> dict:
-    """Server time of slider endpoints, measured in this process on the app's own handlers."""
+    """Server time of the per-view API endpoints, measured in this process on the app's own handlers."""
     import models
     import models.catalog as catalog
     from ui import attention as ua
@@ -173,7 +175,7 @@ def bench_sliders(s: Server, n: int = 40) -> dict:
     cases = {
         "denoise_step": lambda i: ud.show_step(*dn, i % 51, 0),
         "generation_step": lambda i: un.show_step(*gen, 1 + i % 20),
-        "heatmap": lambda i: ua.heatmap(*DEFAULTS["attention"], i % 6, i % 12, False),
+        "heatmap": lambda i: ua.heatmap(*DEFAULTS["attention"], 1 + i % 6, i % 13, False),  # layer 1..6, head 0..12
     }
     out = {}
     for name, fn in cases.items():
