@@ -132,3 +132,13 @@ def test_app_starts_and_serves_with_no_network():
     env = dict(os.environ, HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False")
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert "SERVED-OFFLINE" in out.stdout, out.stdout[-2000:] + out.stderr[-2000:]
+
+
+def test_loading_the_embedded_models_prints_no_accelerate_notice():
+    """Without `accelerate` (requirements.txt) diffusers prints "Cannot initialize model with low cpu
+    memory usage because `accelerate` was not found" at every start; with it, loading is silent."""
+    code = "import models\nfor key in ('tiny-ddpm', 'tiny-gpt', 'minilm'):\n    models.load(key)\nprint('LOADED')"
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert "LOADED" in out.stdout, out.stderr[-2000:]
+    assert "accelerate" not in out.stdout + out.stderr, (out.stdout + out.stderr)[-2000:]
