@@ -11,6 +11,7 @@ hooks on the model, so the number of passes reported is the number of calls actu
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -54,16 +55,20 @@ class PassCounter:
     def __init__(self, module: torch.nn.Module, count_flops: bool):
         self.calls, self.flops, self._mode = 0, [], None
         self.count_flops = count_flops
+        # The model is shared by concurrent requests: count only the calls made by this thread.
+        self._thread = threading.get_ident()
         self._handles = [module.register_forward_pre_hook(self._pre), module.register_forward_hook(self._post)]
 
     def _pre(self, *_):
+        if threading.get_ident() != self._thread:
+            return
         self.calls += 1
         if self.count_flops:
             self._mode = FlopCounterMode(display=False)
             self._mode.__enter__()
 
     def _post(self, *_):
-        if self._mode is not None:
+        if self._mode is not None and threading.get_ident() == self._thread:
             self._mode.__exit__(None, None, None)
             self.flops.append(int(self._mode.get_total_flops()))
             self._mode = None

@@ -1,5 +1,7 @@
-"""Pictures for the side-by-side tab: the two timelines, the per-pass costs, the attention-cost
-curves, the steps trade-off, and an image cut into patch tokens."""
+"""Views for the side-by-side tab, drawn from arrays and in the browser (no matplotlib per
+request): both models' forward passes as one scrubber, the per-pass time and FLOPs as SVG
+charts, a filmstrip, the summary tables, the attention-cost curves, the steps trade-off, and an
+image cut into patch tokens."""
 
 from __future__ import annotations
 
@@ -7,8 +9,12 @@ import html
 
 import numpy as np
 
-from explainers.compare import AttentionCost, RaceResult, StepsTradeoff, patches
-from explainers.plots import ACCENT, MAIN, figure
+from explainers.cache import bounded_cache
+from explainers.compare import AttentionCost, RaceResult, StepsTradeoff, patches, race
+from explainers.frames import Axis, figure_tag, line_svg, rgb_uri, scrubber
+
+MAIN, ACCENT = "#0072b2", "#d55e00"  # Okabe-Ito blue and vermillion (colour-blind safe)
+ROW = 'style="display:flex;flex-wrap:wrap;gap:8px 16px;align-items:flex-start"'
 
 STATIC_ROWS = [  # (aspect, transformers, diffusion, which live row backs it up)
     ("Primary domain", "Language, code, structured sequences", "Images, video, audio", None),
@@ -25,53 +31,67 @@ STATIC_ROWS = [  # (aspect, transformers, diffusion, which live row backs it up)
 ]
 
 
-def pass_view(r: RaceResult, i: int) -> tuple[str, np.ndarray, np.ndarray]:
+def pass_frame(r: RaceResult, i: int) -> str:
     """Forward pass i (1-based) of both: the text so far (new token highlighted), and the
     diffusion model's current image and its clean-image prediction."""
     g = r.gpt[min(i, len(r.gpt)) - 1]
     prev = r.text_prompt if g.index == 1 else r.gpt[g.index - 2].output
     new = g.output[len(prev):] if g.output.startswith(prev) else ""
     done = "" if i <= len(r.gpt) else f" (finished after {len(r.gpt)} passes)"
-    text_html = (f"<div class='race-text'><b>Transformer, pass {g.index}{done}</b><pre style='white-space:pre-wrap'>"
-                 f"{html.escape(prev)}<mark>{html.escape(new)}</mark></pre></div>")
+    text_html = (f"<div class='race-text' style='flex:1 1 320px'><b>Transformer, pass {g.index}{done}</b>"
+                 f"<pre style='white-space:pre-wrap;font-size:15px'>{html.escape(prev)}<mark>{html.escape(new)}</mark>"
+                 "</pre></div>")
     u = r.unet[min(i, len(r.unet)) - 1]
-    big = lambda img: np.kron(img, np.ones((8, 8)))  # noqa: E731 - nearest-neighbour 8x, so pixels stay visible
-    return text_html, big(r.x_t[u.index]), big(u.output)
+    udone = "" if i <= len(r.unet) else f" (finished after {len(r.unet)} passes)"
+    figs = (figure_tag(rgb_uri(r.x_t[u.index]), f"Diffusion, pass {u.index}{udone}: the image x_t",
+                       f"Pass {u.index}: the diffusion model's whole image after this pass", 196) +
+            figure_tag(rgb_uri(u.output), "its predicted clean image",
+                       f"Pass {u.index}: the diffusion model's guess of the finished digit", 196))
+    return f"<div {ROW}>{text_html}<div id='race-image'>{figs}</div></div>"
 
 
-def timeline_plot(r: RaceResult):
-    fig = figure(10, 3.4)
-    a, b = fig.subplots(1, 2)
-    for recs, color, name in ((r.gpt, MAIN, "transformer (tiny-gpt)"), (r.unet, ACCENT, "diffusion (tiny-ddpm)")):
-        x = [p.index for p in recs]
-        a.plot(x, np.cumsum([p.seconds for p in recs]), marker=".", color=color, label=name)
-        b.plot(x, [p.flops / 1e6 for p in recs], marker=".", color=color, label=name)
-    b.plot(range(1, len(r.gpt_no_cache_flops) + 1), np.array(r.gpt_no_cache_flops) / 1e6, ls="--", color=MAIN,
-           label="transformer without KV cache")
-    a.set(xlabel="forward pass", ylabel="cumulative time (s)", title="Time, measured live")
-    b.set(xlabel="forward pass", ylabel="MFLOPs in this pass", title="FLOPs per pass (FlopCounterMode)", yscale="log")
-    for ax in (a, b):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    return fig
+def pass_view(r: RaceResult) -> str:
+    """Every forward pass of both models, one scrubber (the shared pass slider)."""
+    n = max(len(r.gpt), len(r.unet))
+    frames = {(i,): pass_frame(r, i) for i in range(1, n + 1)}
+    header = ("<p class='fv-note'>Drag the Forward pass slider or use the arrow keys: the text grows left to right "
+              "while the digit sharpens everywhere at once. Every pass is already in the page.</p>")
+    return scrubber([Axis("Forward pass", 1, n, n, "(shared by both models)")], frames, header=header, play=True)
 
 
-def filmstrip(r: RaceResult, frames: int = 8):
-    """Text growing vs image sharpening, at the same pass numbers."""
+def timeline_html(r: RaceResult) -> str:
+    """Cumulative time and FLOPs per pass, both models, as SVG charts drawn by the browser."""
+    g, u = r.gpt, r.unet
+    time_chart = line_svg(
+        [dict(label="transformer (tiny-gpt)", x=[p.index for p in g], y=np.cumsum([p.seconds for p in g]), color=MAIN,
+              dots=True),
+         dict(label="diffusion (tiny-ddpm)", x=[p.index for p in u], y=np.cumsum([p.seconds for p in u]), color=ACCENT,
+              dots=True)],
+        "forward pass", "cumulative seconds", title="Time, measured live", width=470)
+    flops_chart = line_svg(
+        [dict(label="transformer, KV cache", x=[p.index for p in g], y=[p.flops / 1e6 for p in g], color=MAIN, dots=True),
+         dict(label="transformer, no cache", x=list(range(1, len(r.gpt_no_cache_flops) + 1)),
+              y=np.array(r.gpt_no_cache_flops) / 1e6, color=MAIN, dash=True),
+         dict(label="diffusion (tiny-ddpm)", x=[p.index for p in u], y=[p.flops / 1e6 for p in u], color=ACCENT,
+              dots=True)],
+        "forward pass", "MFLOPs in this pass (log)", title="FLOPs per pass (FlopCounterMode)", logy=True, width=470)
+    return f"<div {ROW}>{time_chart}{flops_chart}</div>"
+
+
+def filmstrip_html(r: RaceResult, frames: int = 8) -> str:
+    """Text growing vs image sharpening, at the same pass numbers (an HTML table)."""
     n = max(len(r.gpt), len(r.unet))
     idx = np.unique(np.linspace(1, n, frames).round().astype(int))
-    fig = figure(1.7 * len(idx), 2.9)
-    axes = fig.subplots(1, len(idx), squeeze=False)[0]
-    for ax, i in zip(axes, idx):
-        ax.imshow(r.x_t[min(i, len(r.unet))], cmap="gray", vmin=0, vmax=1)
+    cells = []
+    for i in idx:
         words = r.gpt[min(i, len(r.gpt)) - 1].output[len(r.text_prompt):].replace("\n", " / ").strip()
-        ax.set_title(f"pass {i}", fontsize=9)
-        ax.set_xlabel("..." + words[-16:] if len(words) > 16 else words, fontsize=7, family="monospace")
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.suptitle("Same pass numbers: the image x_t sharpens everywhere at once; below it, the last words the "
-                 "transformer has written so far", fontsize=9)
-    return fig
+        words = "..." + words[-18:] if len(words) > 18 else words
+        img = figure_tag(rgb_uri(r.x_t[min(i, len(r.unet))]), f"pass {i}", f"Pass {i}: the diffusion image x_t", 84)
+        cells.append(f"<td style='vertical-align:top;text-align:center'>{img}<br><code style='font-size:13px'>"
+                     f"{html.escape(words)}</code></td>")
+    return ("<table class='compare'><caption style='text-align:left'>Same pass numbers: the image x_t sharpens "
+            "everywhere at once; below it, the last words the transformer has written so far</caption>"
+            f"<tr>{''.join(cells)}</tr></table>")
 
 
 def summary_html(r: RaceResult) -> str:
@@ -80,80 +100,94 @@ def summary_html(r: RaceResult) -> str:
                    for k, t, d in r.summary)
     static = []
     for aspect, t, d, backing in STATIC_ROWS:
-        measured = ""
+        mt = md = ""  # each family's measured figure goes in its own column
         if backing and backing in live:
             lt, ld = live[backing]
-            measured = f"<br><small>measured: {html.escape(lt)} | {html.escape(ld)}</small>"
-        static.append(f"<tr><th>{aspect}</th><td>{html.escape(t)}</td><td>{html.escape(d)}{measured}</td></tr>")
+            mt = f"<br><small>measured here: {html.escape(lt)}</small>"
+            md = f"<br><small>measured here: {html.escape(ld)}</small>"
+        static.append(f"<tr><th>{aspect}</th><td>{html.escape(t)}{mt}</td><td>{html.escape(d)}{md}</td></tr>")
     head = "<tr><th></th><th>Transformers</th><th>Diffusion models</th></tr>"
     return (f"<h4>Measured just now</h4><table class='compare'>{head}{rows}</table>"
             f"<h4>The two families in general (live figures beside the rows they back up)</h4>"
             f"<table class='compare'>{head}{''.join(static)}</table>")
 
 
-def attention_cost_plot(c: AttentionCost):
+def attention_cost_html(c: AttentionCost) -> str:
+    """FLOPs and time vs sequence length on log-log axes (SVG), attention against the rest."""
     n = np.array(c.lengths, dtype=float)
-    fig = figure(10, 3.6)
-    a, b = fig.subplots(1, 2)
-    a.loglog(n, c.attention_flops, "o-", color=ACCENT, label=f"attention (Q K^T, weights x V): slope {c.exponent:.2f}")
-    a.loglog(n, c.other_flops, "s-", color=MAIN, label="everything else (projections, MLP, head)")
     fit = c.attention_flops[-1] * (n / n[-1]) ** 2
-    a.loglog(n, fit, ":", color="gray", label="exactly quadratic (slope 2)")
-    a.set(xlabel="sequence length (tokens)", ylabel="FLOPs per forward pass", title="FLOPs (exact count)")
-    b.loglog(n, c.attention_seconds, "o-", color=ACCENT, label=f"attention time: slope {c.time_exponent:.2f}")
-    b.loglog(n, c.total_seconds, "s-", color=MAIN, label="whole forward pass")
-    b.set(xlabel="sequence length (tokens)", ylabel="seconds (median)", title="Time (measured, noisy)")
-    for ax in (a, b):
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=8)
-    fig.suptitle(f"{c.model}: doubling the length multiplies attention FLOPs by {2 ** c.exponent:.1f}", fontsize=10)
-    return fig
+    flops = line_svg(
+        [dict(label=f"attention: slope {c.exponent:.2f}", x=n, y=np.array(c.attention_flops) / 1e6, color=ACCENT,
+              dots=True),
+         dict(label="everything else", x=n, y=np.array(c.other_flops) / 1e6, color=MAIN, dots=True),
+         dict(label="exactly quadratic", x=n, y=fit / 1e6, color="#777777", dash=True)],
+        "sequence length (tokens, log)", "MFLOPs per pass (log)", title="FLOPs (exact count)", logx=True, logy=True,
+        width=470, height=260)
+    secs = line_svg(
+        [dict(label=f"attention: slope {c.time_exponent:.2f}", x=n, y=np.array(c.attention_seconds) * 1e3,
+              color=ACCENT, dots=True),
+         dict(label="whole forward pass", x=n, y=np.array(c.total_seconds) * 1e3, color=MAIN, dots=True)],
+        "sequence length (tokens, log)", "milliseconds (median, log)", title="Time (measured, noisy)", logx=True,
+        logy=True, width=470, height=260)
+    return (f"<p><b>{html.escape(c.model)}: doubling the length multiplies attention FLOPs by "
+            f"{2 ** c.exponent:.1f}</b></p><div {ROW}>{flops}{secs}</div>")
 
 
-def steps_plot(s: StepsTradeoff):
-    fig = figure(2.2 * len(s.steps) + 3, 2.8)
-    axes = fig.subplots(1, len(s.steps) + 1, gridspec_kw=dict(width_ratios=[1] * len(s.steps) + [1.8]))
-    for ax, n, img, sec in zip(axes, s.steps, s.images, s.seconds):
-        ax.imshow(img, cmap="gray", vmin=0, vmax=1)
-        ax.set_title(f"{n} steps\n{sec:.2f} s", fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    axes[-1].plot(s.steps, s.seconds, "o-", color=ACCENT)
-    axes[-1].set(xlabel="DDIM steps", ylabel="seconds", title="time grows linearly with steps")
-    axes[-1].grid(alpha=0.3)
-    return fig
+def steps_html(s: StepsTradeoff) -> str:
+    """The same seed at each step count, with the time it took, and how far each image is from
+    the most-steps one (so the learner sees where fewer steps start to cost)."""
+    ref = s.images[-1]
+    figs = []
+    for n, img, sec in zip(s.steps, s.images, s.seconds):
+        diff = float(np.abs(img - ref).mean())
+        figs.append(figure_tag(rgb_uri(img), f"{n} step{'s' if n > 1 else ''}: {sec:.2f} s, differs from "
+                               f"{s.steps[-1]} steps by {diff:.3f}", f"The digit after {n} DDIM steps", 140))
+    chart = line_svg([dict(label="seconds", x=s.steps, y=s.seconds, color=ACCENT, dots=True)], "DDIM steps",
+                     "seconds", title="Time grows linearly with the steps", width=320, height=200)
+    return f"<div {ROW}>{''.join(figs)}{chart}</div>"
 
 
-def patches_plot(image: np.ndarray, patch: int = 4):
+def _grey_rgb(img: np.ndarray) -> np.ndarray:
+    return np.repeat(np.clip(img, 0, 1)[..., None], 3, axis=-1)
+
+
+def patches_html(image: np.ndarray, patch: int = 4) -> str:
+    """An image, its grid of patches pulled apart, and the patches as a sequence (HTML images)."""
     seq = patches(image, patch)  # (N, p, p)
     side = image.shape[0] // patch
-    fig = figure(11, 3.4)
-    grid = fig.add_gridspec(2, 3, width_ratios=[1, 1, 3.2], height_ratios=[1, 1])
-    ax = fig.add_subplot(grid[:, 0])
-    ax.imshow(image, cmap="gray", vmin=0, vmax=1)
+    grid = _grey_rgb(image).repeat(4, 0).repeat(4, 1)  # 4x, so one-pixel grid lines fit between pixels
     for k in range(1, side):
-        ax.axhline(k * patch - 0.5, color=ACCENT, lw=0.6)
-        ax.axvline(k * patch - 0.5, color=ACCENT, lw=0.6)
-    ax.set_title(f"{image.shape[0]}x{image.shape[1]} image, {patch}x{patch} patches", fontsize=9)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax2 = fig.add_subplot(grid[:, 1])
+        grid[k * patch * 4, :] = grid[:, k * patch * 4] = (0.84, 0.37, 0.0)  # vermillion lines
     gap = np.full((side * (patch + 1), side * (patch + 1)), 0.4)  # patches pulled apart by a grey gap
     for k, pt in enumerate(seq):
         r, c = divmod(k, side)
         gap[r * (patch + 1): r * (patch + 1) + patch, c * (patch + 1): c * (patch + 1) + patch] = pt
-    ax2.imshow(gap, cmap="gray", vmin=0, vmax=1)
-    ax2.set_title(f"= {len(seq)} patch tokens", fontsize=9)
-    ax2.set_xticks([])
-    ax2.set_yticks([])
-    ax3 = fig.add_subplot(grid[:, 2])
     strip = np.concatenate([np.pad(p, ((0, 0), (0, 1)), constant_values=0.4) for p in seq], axis=1)  # (p, N*(p+1))
     rows = 4
     per = int(np.ceil(len(seq) / rows)) * (patch + 1)
     strip = np.pad(strip, ((0, 0), (0, rows * per - strip.shape[1])), constant_values=0.4)
-    ax3.imshow(np.concatenate([np.pad(strip[:, r * per:(r + 1) * per], ((0, 1), (0, 0)), constant_values=0.4)
-                               for r in range(rows)]), cmap="gray", vmin=0, vmax=1)
-    ax3.set_title("read left to right, row by row: a sequence a Transformer can attend over", fontsize=9)
-    ax3.set_xticks([])
-    ax3.set_yticks([])
-    return fig
+    lines = np.concatenate([np.pad(strip[:, r * per:(r + 1) * per], ((0, 1), (0, 0)), constant_values=0.4)
+                            for r in range(rows)])
+    figs = [figure_tag(rgb_uri(grid), f"{image.shape[0]}x{image.shape[1]} image, {patch}x{patch} patches",
+                       f"A handwritten digit with a grid of {patch} by {patch} pixel patches drawn over it", 196),
+            figure_tag(rgb_uri(gap), f"= {len(seq)} patch tokens", f"The digit's {len(seq)} patches pulled apart", 196),
+            figure_tag(rgb_uri(lines), "read left to right, row by row: a sequence a Transformer can attend over",
+                       f"The {len(seq)} patches laid out as a sequence, in reading order", 4 * lines.shape[1])]
+    return f"<div {ROW}>{''.join(figs)}</div>"
+
+
+@bounded_cache(maxsize=8)
+def race_views(text_prompt: str, image_prompt: str, new_tokens: int, steps: int, seed: int) -> tuple[str, str, str, str]:
+    """(pass scrubber, timeline charts, filmstrip, summary tables) of a race, rendered once per
+    result: the race itself is cached too, so identical requests cost one run and one rendering."""
+    r = race(text_prompt, image_prompt, new_tokens, steps, seed)
+    return pass_view(r), timeline_html(r), filmstrip_html(r), summary_html(r)
+
+
+@bounded_cache(maxsize=1)
+def patches_view(patch: int = 4) -> str:
+    """All ten digits cut into patches, one scrubber (a Digit slider switched in the browser)."""
+    from explainers.compare import example_digit
+
+    frames = {(d,): patches_html(example_digit(d), patch) for d in range(10)}
+    return scrubber([Axis("Digit", 0, 9, 3, "(a real handwritten digit of this class)")], frames)

@@ -1,9 +1,19 @@
-"""Pictures of diffusion: the noise schedule, a filmstrip of the reverse process, one step
-side by side (x_t, predicted noise, predicted x0), the guidance panel, prompt-to-class bars,
-the forward process under two schedules, and an animated GIF of a whole run."""
+"""Views of diffusion, drawn from arrays (no matplotlib per request): the denoising run as one
+scrubber (every step's x_t, predicted noise, predicted x0, schedule position and guidance
+panel, for every image of the batch), prompt-to-digit bars, the same seed through tiny-ddpm's
+training checkpoints, the forward process under two schedules as one scrubber, and an animated
+GIF of a run (PIL) for download.
+
+Every view is rendered once per result: the HTML is cached by the settings that determine it,
+so thirty students pressing the same example cost one run and one rendering.
+"""
 
 from __future__ import annotations
 
+import base64
+import contextvars
+import html
+import io
 import tempfile
 import threading
 import uuid
@@ -12,187 +22,269 @@ from pathlib import Path
 import numpy as np
 
 from explainers import noising
-from explainers.denoising import DIGIT_WORDS, MARGIN, NOISE_RANGE, THRESHOLD, DenoiseResult, step_info
-from explainers.plots import ACCENT, MAIN, MUTED, figure
+from explainers.cache import bounded_cache
+from explainers.denoising import (
+    DIGIT_WORDS,
+    MARGIN,
+    NOISE_RANGE,
+    THRESHOLD,
+    DenoiseResult,
+    TrainingRun,
+    step_info,
+)
+from explainers.frames import Axis, bars_html, figure_tag, heat_uri, line_svg, plain, png_uri, rgb_uri, scrubber
 
 GIF_DIR = Path(tempfile.gettempdir()) / "explainer-gifs"
 GIF_KEEP = 16  # older GIFs are deleted: the folder stays bounded however long the server runs
 GIF_MAX_FRAMES = 100
+MAX_FRAMES_PER_IMAGE = 101  # longer runs (DDPM, 1000 steps) show evenly spaced steps, first and last included
+MAX_FRAMES_TOTAL = 420  # all images of a batch together: keeps one run's page payload to a few MB
+IMAGE_PX = 168  # a 28-pixel digit drawn at 6x with crisp pixels
+MAIN, ACCENT = "#0072b2", "#d55e00"  # Okabe-Ito blue and vermillion (colour-blind safe)
+ROW = 'style="display:flex;flex-wrap:wrap;gap:6px 14px;align-items:flex-start"'  # pictures side by side
 _gif_lock = threading.Lock()
+_result: contextvars.ContextVar = contextvars.ContextVar("diffusion_view_result", default=None)
 
 
-def _show(ax, img: np.ndarray, title: str = "", cmap: str = "gray", **kw) -> None:
-    """An (H, W, C) image in [0, 1] on an axis without ticks."""
-    ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap=cmap, vmin=kw.pop("vmin", 0), vmax=kw.pop("vmax", 1),
-              interpolation="nearest", **kw)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    if title:
-        ax.set_title(title, fontsize=9)
+def _uri(img: np.ndarray) -> str:
+    """(H, W, C) in [0, 1] -> PNG data URI (grey when C == 1)."""
+    return rgb_uri(img[..., 0] if img.shape[-1] == 1 else img)
 
 
-def schedule_plot(alphas_cumprod: np.ndarray, t: int | None = None, title: str = "Noise schedule"):
-    """alpha-bar_t (signal left) and SNR_t = alpha-bar / (1 - alpha-bar) on a log axis, with
-    a marker at step t."""
-    ab = np.asarray(alphas_cumprod, dtype=np.float64)  # (T,)
-    snr = ab / np.clip(1 - ab, 1e-12, None)
-    steps = np.arange(len(ab))
-    fig = figure(5.2, 3.3)
-    ax = fig.add_subplot()
-    ax.semilogy(steps, ab, color=MAIN, label="alpha-bar_t (share of the image left)")
-    ax.semilogy(steps, snr, color=ACCENT, ls="--", label="SNR_t = alpha-bar / (1 - alpha-bar)")
-    ax.axhline(1.0, color=MUTED, lw=0.8)
-    if t is not None:
-        ax.plot([t], [ab[t]], "o", color=MAIN, ms=8)
-        ax.plot([t], [snr[t]], "o", color=ACCENT, ms=8)
-        ax.axvline(t, color="#444", lw=0.8, ls=":")
-        ax.set_title(f"{title}: t = {t}, alpha-bar = {ab[t]:.3g}, SNR = {snr[t]:.3g}", fontsize=10)
-    else:
-        ax.set_title(title, fontsize=10)
-    ax.set_xlabel("timestep t (0 = clean, 999 = pure noise)")
-    ax.set_ylabel("value (log scale)")
-    ax.set_yticks([10.0 ** k for k in range(-4, 5, 2)], [f"{10.0 ** k:g}" for k in range(-4, 5, 2)])
-    ax.minorticks_off()  # plain labels: log-axis mathtext labels made this plot 5x slower to draw
-    ax.set_xlim(0, len(ab) - 1)
-    ax.legend(fontsize=8, loc="lower left")
-    return fig
+def _width(img: np.ndarray, target: int = IMAGE_PX) -> int:
+    """Display width: small images scaled up by a whole factor, big ones shown at their size."""
+    w = img.shape[1]
+    return w * max(1, target // w)
 
 
-def filmstrip(result: DenoiseResult, n: int = 10):
-    """~n evenly spaced steps of the run: x_t on top, the predicted clean image below (one
-    sample); for a batch, one row of x_t per sample."""
-    idx = np.unique(np.linspace(0, result.steps, n).round().astype(int))
-    rows = ([("x_t", b) for b in range(result.batch)] if result.batch > 1 else [("x_t", 0), ("x0_pred", 0)])
-    fig = figure(1.25 * len(idx) + 0.8, 1.35 * len(rows) + 0.5)
-    axes = fig.subplots(len(rows), len(idx), squeeze=False)
-    for r, (name, b) in enumerate(rows):
-        frames = result.images(name, b)
-        for c, i in enumerate(idx):
-            j = min(i, len(frames) - 1)
-            title = (f"step {i}\nt={result.timesteps[min(i, result.steps - 1)]}" if i < result.steps
-                     else f"step {i}\ndone") if r == 0 else ""
-            _show(axes[r, c], frames[j], title)
-        label = {"x_t": "x_t", "x0_pred": "predicted x0"}[name] + (f" #{b}" if result.batch > 1 else "")
-        axes[r, 0].set_ylabel(label, fontsize=9)
-    fig.suptitle(f"{result.model}, {result.scheduler.upper()} {result.steps} steps: from noise (left) to image (right)",
-                 fontsize=10)
-    return fig
+def _fig(img: np.ndarray, caption: str, alt: str, target: int = IMAGE_PX) -> str:
+    return figure_tag(_uri(img), caption, alt, _width(img, target))
 
 
-def step_view(result: DenoiseResult, step: int, sample: int = 0):
-    """One step side by side: the noisy input x_t, the noise the network sees in it, and the
-    clean image that noise implies."""
-    info = step_info(result, step)
+def _curve(alphas_cumprod: np.ndarray, n: int = 80) -> tuple[np.ndarray, np.ndarray]:
+    """alpha-bar thinned to ~n points (the chart repeats in every frame: keep it small)."""
+    idx = np.unique(np.linspace(0, len(alphas_cumprod) - 1, n).round().astype(int))
+    return idx, np.asarray(alphas_cumprod)[idx]
+
+
+# ---- the denoising run ----------------------------------------------------------------------
+
+def step_positions(steps: int, batch: int) -> list[int]:
+    """The steps the scrubber shows: all of them (0 .. steps) when they fit, else evenly spaced."""
+    cap = max(11, min(MAX_FRAMES_PER_IMAGE, MAX_FRAMES_TOTAL // batch))
+    if steps + 1 <= cap:
+        return list(range(steps + 1))
+    return sorted(set(np.linspace(0, steps, cap).round().astype(int).tolist()))
+
+
+def drawn_phrase(r: DenoiseResult) -> str:
+    """What the run actually drew, in words ("a 7", "an 8", "any digit")."""
+    if r.label is None or r.guidance == 0:
+        return "any digit (no label was used)"
+    return f"{'an' if r.label == 8 else 'a'} {r.label}"
+
+
+def step_caption(r: DenoiseResult, step: int) -> str:
+    info = step_info(r, step)
+    if info["final"]:
+        return (f"Step {step} of {r.steps}: done. Left: the final image. Middle and right: the last step's "
+                "predictions.")
+    ab = info["alpha_bar"]
+    return (f"Step {step} of {r.steps}, t = {info['t']}: the scheduler treats x_t as {ab ** 0.5:.2f} x image + "
+            f"{(1 - ab) ** 0.5:.2f} x noise. The network predicts the noise (middle); removing it gives the guess of "
+            "the clean image (right); the step moves x_t a little towards that guess.")
+
+
+def schedule_position(alphas_cumprod: np.ndarray, t: int, label: str = "this step") -> str:
+    """alpha-bar over all timesteps with a marker at t (inline SVG, a few hundred bytes)."""
+    x, y = _curve(alphas_cumprod)
+    ab = float(alphas_cumprod[t])
+    return line_svg([dict(label="alpha-bar_t", x=x, y=y, color=MAIN)], "timestep t (999 = pure noise)",
+                    "share of image", title=f"{label}: t = {t}, alpha-bar = {plain(ab)}", width=300, height=190,
+                    points=[(t, ab, ACCENT)], vline=t, ylim=(0.0, 1.0))
+
+
+def _guidance_html(r: DenoiseResult, step: int, b: int, amp: float) -> str:
+    info = step_info(r, step)
     i = info["pred_index"]
-    x_t = result.images("x_t", sample)[step]
-    fig = figure(7.5, 2.9)
-    axes = fig.subplots(1, 3)
-    what = "final image x_0" if info["final"] else f"x_t (input, t = {info['t']})"
-    _show(axes[0], x_t, what)
-    last = " (last step)" if info["final"] else ""
-    _show(axes[1], result.images("noise_pred", sample)[i], f"predicted noise{last}\n(grey = 0, +-{NOISE_RANGE:g} sigma)")
-    _show(axes[2], result.images("x0_pred", sample)[i], f"predicted clean image x0{last}")
-    fig.suptitle(f"step {step} of {result.steps}", fontsize=10)
-    return fig
-
-
-def guidance_panel(result: DenoiseResult, step: int, sample: int = 0):
-    """Classifier-free guidance at one step: noise predicted without the label, with it,
-    their difference (what the label adds) and the guided mix that was actually used."""
-    info = step_info(result, step)
-    i = info["pred_index"]
-    fig = figure(8.5, 2.7)
-    if not result.guided:
-        ax = fig.add_subplot()
-        ax.axis("off")
-        why = ("no digit was chosen, so the run was unconditional" if result.label is None
-               else f"guidance {result.guidance:g} needs only one prediction per step")
-        ax.text(0.5, 0.5, f"No guidance panel: {why}.\nSet guidance above 1 with a digit prompt to compare "
-                "the two predictions.", ha="center", va="center", fontsize=10, wrap=True)
-        return fig
-    axes = fig.subplots(1, 4)
-    uncond = result.images("noise_uncond", sample)[i]
-    cond = result.images("noise_cond", sample)[i]
+    if not r.guided:
+        if r.label is None:
+            why = "no digit was chosen, so the run used no label and there is nothing to guide towards"
+        elif r.guidance == 0:
+            why = "guidance 0 ignores the label: only the unconditional prediction was made"
+        else:
+            why = "guidance 1 uses the plain conditional prediction: one prediction per step"
+        return f'<p class="fv-note">No guidance panel: {why}. Set guidance above 1 with a digit prompt to see both.</p>'
+    uncond = r.images("noise_uncond", b)[i]
+    cond = r.images("noise_cond", b)[i]
     diff = (cond - uncond).mean(axis=-1) * 2 * NOISE_RANGE  # (H, W) back in noise units
-    amp = max(1e-6, float(np.abs(diff).max()))
-    _show(axes[0], uncond, "unconditional\n(label = none)")
-    _show(axes[1], cond, f"conditional\n(label = {result.label})")
-    axes[2].imshow(diff, cmap="PuOr", vmin=-amp, vmax=amp, interpolation="nearest")
-    axes[2].set_xticks([])
-    axes[2].set_yticks([])
-    axes[2].set_title(f"what the label adds\n(orange -{amp:.2f} .. purple +{amp:.2f})", fontsize=9)
-    _show(axes[3], result.images("noise_pred", sample)[i], f"guided: uncond +\n{result.guidance:g} x difference")
-    fig.suptitle(f"Guidance at step {step} (t = {info['t']})", fontsize=10)
-    return fig
+    w = _width(uncond, 120)
+    figs = [
+        _fig(uncond, "unconditional (no label)", f"Step {step}: the noise predicted without the label", 120),
+        _fig(cond, f"conditional (label {r.label})", f"Step {step}: the noise predicted with the label {r.label}", 120),
+        figure_tag(heat_uri(diff, -amp, amp, "PuOr"), f"what the label adds (orange -{plain(amp, 2)}, purple "
+                   f"+{plain(amp, 2)})", f"Step {step}: conditional minus unconditional noise, the part the label "
+                   "adds", w),
+        _fig(r.images("noise_pred", b)[i], f"used: uncond + {plain(r.guidance)} x difference",
+             f"Step {step}: the guided noise that was used, guidance {plain(r.guidance)}", 120),
+    ]
+    return (f'<div class="fv-guide"><b>Guidance at this step (t = {info["t"]})</b><div {ROW}>{"".join(figs)}</div></div>')
 
 
-def similarity_bars(prompt: str, label: int | None, similarities: np.ndarray | None):
+def denoise_frame(r: DenoiseResult, step: int, b: int = 0, amp: float = 1.0) -> str:
+    """One frame: x_t, predicted noise, predicted x0, the schedule position and the guidance panel."""
+    info = step_info(r, step)
+    i = info["pred_index"]
+    what = drawn_phrase(r)
+    last = " (last step)" if info["final"] else ""
+    x_alt = ("the final image" if info["final"] else f"x_t, the noisy image at t = {info['t']}")
+    figs = [
+        _fig(r.images("x_t", b)[step], "final image" if info["final"] else f"x_t (t = {info['t']})",
+             f"Step {step} of {r.steps}: {x_alt}; the run draws {what}"),
+        _fig(r.images("noise_pred", b)[i], f"predicted noise{last} (grey = 0)",
+             f"Step {step} of {r.steps}: the noise the network sees in x_t, grey is zero"),
+        _fig(r.images("x0_pred", b)[i], f"predicted clean image{last}",
+             f"Step {step} of {r.steps}: the network's current guess of the finished image ({what})"),
+    ]
+    image = f"Image {b + 1} of {r.batch}. " if r.batch > 1 else ""
+    return (f'<p class="fv-cap">{html.escape(image + step_caption(r, step))}</p>'
+            f'<div class="fv-row3" {ROW}>{"".join(figs)}{schedule_position(r.alphas_cumprod, info["t"])}</div>'
+            f'{_guidance_html(r, step, b, amp)}')
+
+
+def _result_key(r: DenoiseResult) -> tuple:
+    return (r.model, r.prompt, r.scheduler, r.steps, r.guidance, r.seed, r.batch, r.label)
+
+
+def denoise_view(r: DenoiseResult) -> str:
+    """The whole run as one scrubber (Step axis, and an Image axis for a batch). Rendered once
+    per result; identical requests share the rendering."""
+    token = _result.set(r)
+    try:
+        return _denoise_view(_result_key(r))
+    finally:
+        _result.reset(token)
+
+
+@bounded_cache(maxsize=8)
+def _denoise_view(key: tuple) -> str:
+    r: DenoiseResult = _result.get()
+    positions = step_positions(r.steps, r.batch)
+    frames = {}
+    for b in range(r.batch):
+        amp = 1e-6
+        if r.guided:
+            d = (r.images("noise_cond", b) - r.images("noise_uncond", b)) * 2 * NOISE_RANGE
+            amp = max(1e-6, float(np.percentile(np.abs(d), 99.5)))  # one colour scale for the whole run
+        for k, step in enumerate(positions):
+            frames[(k, b) if r.batch > 1 else (k,)] = denoise_frame(r, step, b, amp)
+    full = positions == list(range(r.steps + 1))
+    axes = [Axis("Step", 0, len(positions) - 1, len(positions) - 1, "(0 = pure noise)",
+                 values=() if full else tuple(positions))]
+    if r.batch > 1:
+        axes.append(Axis("Image", 0, r.batch - 1, 0, f"(of {r.batch}, numbered from 0)"))
+    shown = "" if full else f" Showing {len(positions)} of the {r.steps + 1} steps, evenly spaced."
+    header = (f'<p class="fv-note">Drag the Step slider or press the arrow keys: every step is already here, '
+              f'nothing is recomputed. Play runs the whole process.{shown}</p>')
+    return scrubber(axes, frames, header=header, play=True)
+
+
+def step_data(r: DenoiseResult, step: int, b: int = 0) -> dict:
+    """One step as plain data for API clients: numbers and PNG data URIs."""
+    info = step_info(r, step)
+    i = info["pred_index"]
+    out = dict(step=step, steps=r.steps, t=info["t"], alpha_bar=info["alpha_bar"], final=info["final"],
+               caption=step_caption(r, step), x_t=_uri(r.images("x_t", b)[step]),
+               noise_pred=_uri(r.images("noise_pred", b)[i]), x0_pred=_uri(r.images("x0_pred", b)[i]))
+    if r.guided:
+        out.update(noise_uncond=_uri(r.images("noise_uncond", b)[i]), noise_cond=_uri(r.images("noise_cond", b)[i]),
+                   guidance=r.guidance)
+    return out
+
+
+def similarity_bars(prompt: str, label: int | None, similarities: np.ndarray | None) -> str:
     """Cosine similarity of the prompt to each digit class; the chosen class highlighted."""
-    fig = figure(5.2, 2.8)
-    ax = fig.add_subplot()
     if similarities is None:
-        ax.axis("off")
-        ax.text(0.5, 0.5, "No prompt matching for this run\n(empty prompt or an unconditional model).",
-                ha="center", va="center", fontsize=10)
-        return fig
-    colors = [ACCENT if d == label else MAIN for d in range(10)]
-    ax.bar(range(10), similarities, color=colors)
-    ax.axhline(THRESHOLD, color="#444", ls="--", lw=0.8, label=f"threshold {THRESHOLD}")
-    ax.set_xticks(range(10), [f"{d}\n{w}" for d, w in enumerate(DIGIT_WORDS)], fontsize=8)
-    ax.set_ylim(min(0.0, float(similarities.min())), 1.05)
-    ax.set_ylabel("cosine similarity")
-    verdict = f"chose {label}" if label is not None else f"no clear digit (needs >= {THRESHOLD}, {MARGIN} ahead)"
-    ax.set_title(f"{prompt[:40]!r} vs each digit: {verdict}", fontsize=10)
-    ax.legend(fontsize=8, loc="upper right")
-    return fig
+        return '<p class="fv-note">No prompt matching for this run (empty prompt or an unconditional model).</p>'
+    verdict = (f"chose {label}" if label is not None
+               else f"no clear digit (needs {THRESHOLD} and a {MARGIN} lead over the runner-up)")
+    labels = [f"{d} {w}" for d, w in enumerate(DIGIT_WORDS)]
+    return bars_html(labels, similarities, highlight=label, vmax=1.0, fmt="{:.2f}",
+                     title=f"Prompt {prompt[:40]!r} vs each digit (cosine similarity): {verdict}")
+
+
+def training_view(tr: TrainingRun) -> str:
+    """The same seed and settings through each training checkpoint: rows are checkpoints,
+    columns are steps of the run (noise on the left, the finished image on the right)."""
+    cols = np.unique(np.linspace(0, tr.steps, 8).round().astype(int))
+    head = "".join(f'<th scope="col">step {c}</th>' for c in cols)
+    rows = []
+    for name, frames in zip(tr.names, tr.x_t):
+        cells = "".join(
+            f'<td>{figure_tag(_uri(frames[c]), "", f"{name}, step {c} of {tr.steps}", 84)}</td>' for c in cols)
+        rows.append(f'<tr><th scope="row">{html.escape(name)}</th>{cells}</tr>')
+    return (f'<table class="fv-train"><caption>The same seed ({tr.seed}), prompt and settings through tiny-ddpm\'s '
+            f'training checkpoints: {html.escape(tr.what)}</caption><thead><tr><th></th>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
 
 
 # ---- forward process ------------------------------------------------------------------------
 
-def schedule_comparison(t: int | None = None):
-    """alpha-bar_t of the linear and the cosine schedule, with markers at t."""
-    fig = figure(5.2, 3.2)
-    ax = fig.add_subplot()
-    for name, color, ls in (("linear", MAIN, "-"), ("cosine", ACCENT, "--")):
-        ab = noising.alphas_cumprod(name)
-        ax.plot(np.arange(len(ab)), ab, color=color, ls=ls, label=f"{name}")
-        if t is not None:
-            ax.plot([t], [ab[t]], "o", color=color, ms=8)
-    if t is not None:
-        ax.axvline(t, color="#444", lw=0.8, ls=":")
-    ax.set_xlabel("timestep t")
-    ax.set_ylabel("alpha-bar_t (share of the image left)")
-    ax.set_xlim(0, noising.T - 1)
-    ax.set_ylim(0, 1.02)
-    ax.set_title("Linear vs cosine schedule" + (f" at t = {t}" if t is not None else ""), fontsize=10)
-    ax.legend(fontsize=8)
-    return fig
+def _jpeg_uri(img: np.ndarray, quality: int = 70) -> str:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray((np.clip(img, 0, 1) * 255).round().astype(np.uint8)).save(buf, format="JPEG", quality=quality)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def noising_side_by_side(image, t: int):
-    """The clean image and x_t under both schedules at one t."""
-    x0 = noising.load_image(image)  # (H, W, C)
-    fig = figure(7.5, 2.5 * x0.shape[0] / x0.shape[1] + 0.7)
-    axes = fig.subplots(1, 3)
-    _show(axes[0], x0, "clean image x_0")
-    for ax, name in zip(axes[1:], noising.SCHEDULES):
-        x_t, ab = noising.noise_image(image, t, name)
-        _show(ax, noising.to_display(x_t), f"{name}: x_t, t = {t}\nalpha-bar = {ab:.3g}")
-    return fig
+def _pic(img: np.ndarray) -> str:
+    """Small grey images as PNG (exact pixels); colour photos as JPEG (a tenth of the bytes)."""
+    if img.shape[-1] == 1:
+        return png_uri((np.clip(img[..., 0], 0, 1) * 255).round().astype(np.uint8))
+    return _jpeg_uri(img)
 
 
-def noise_grid(image, steps: tuple[int, ...] = noising.GRID_STEPS):
-    """x_t at several t (columns) for both schedules (rows), same noise throughout."""
-    aspect = noising.load_image(image).shape[0] / noising.load_image(image).shape[1]
-    fig = figure(1.3 * len(steps) + 0.8, 2 * 1.3 * aspect + 0.9)
-    axes = fig.subplots(2, len(steps), squeeze=False)
-    for r, name in enumerate(noising.SCHEDULES):
-        for c, t in enumerate(steps):
-            x_t, ab = noising.noise_image(image, t, name)
-            _show(axes[r, c], noising.to_display(x_t), f"t={t}\nab={ab:.2g}" if r == 0 else f"ab={ab:.2g}")
-        axes[r, 0].set_ylabel(name, fontsize=9)
-    fig.suptitle("The forward process: the same image and noise, more noise to the right", fontsize=10)
-    return fig
+def noising_view(f: noising.ForwardRun) -> str:
+    """Every t of the run (every 10th step, the ends, and the chosen one) under both schedules,
+    one scrubber; the clean image above it."""
+    w = _width(f.x_t["linear"][0], 224)
+    curves = {name: _curve(noising.alphas_cumprod(name)) for name in noising.SCHEDULES}
+    frames = {}
+    for k, t in enumerate(f.ts):
+        figs = []
+        for name in noising.SCHEDULES:
+            ab = float(f.alpha_bar[name][k])
+            figs.append(figure_tag(_pic(f.x_t[name][k]), f"{name}: alpha-bar = {plain(ab)}",
+                                   f"t = {t}, {name} schedule: {ab ** 0.5:.2f} x image + {(1 - ab) ** 0.5:.2f} x noise",
+                                   w))
+        chart = line_svg([dict(label=n, x=curves[n][0], y=curves[n][1], color=c, dash=n == "cosine")
+                          for n, c in zip(noising.SCHEDULES, (MAIN, ACCENT))], "timestep t", "alpha-bar_t",
+                         title=f"t = {t}", width=320, height=200, vline=t, ylim=(0.0, 1.0),
+                         points=[(t, float(f.alpha_bar[n][k]), c) for n, c in zip(noising.SCHEDULES, (MAIN, ACCENT))])
+        cap = noising.training_target(t, float(f.alpha_bar["linear"][k]))
+        frames[(k,)] = f'<div class="fv-row3" {ROW}>{"".join(figs)}{chart}</div><p class="fv-cap">{html.escape(cap)}</p>'
+    start = f.ts.index(f.start)
+    clean = figure_tag(_pic(f.clean), "the clean image x_0 (t = 0)", "The clean input image before any noise",
+                       _width(f.clean, 256))
+    header = (f'<div>{clean}</div><p class="fv-note">Drag the Step t slider or use the arrow keys: all '
+              f'{len(f.ts)} steps shown are already here (every 10th of 1,000, the last one, and t = {f.start}).</p>')
+    return scrubber([Axis("Step t", 0, len(f.ts) - 1, start, "(0 = clean, 999 = pure noise)", values=tuple(f.ts))],
+                    frames, header=header, play=True)
+
+
+def noise_grid(f: noising.ForwardRun, steps: tuple[int, ...] = noising.GRID_STEPS) -> str:
+    """x_t at a few t (columns) for both schedules (rows), same noise throughout: an HTML table."""
+    cols = [t for t in steps if t in f.ts]
+    head = "".join(f'<th scope="col">t = {t}</th>' for t in cols)
+    rows = []
+    for name in noising.SCHEDULES:
+        cells = "".join(
+            f'<td>{figure_tag(_pic(f.x_t[name][f.ts.index(t)]), "alpha-bar " + plain(float(f.alpha_bar[name][f.ts.index(t)]), 2), f"{name} schedule at t = {t}", 96)}</td>'
+            for t in cols)
+        rows.append(f'<tr><th scope="row">{name}</th>{cells}</tr>')
+    return (f'<table class="fv-train"><caption>The forward process at a glance: the same image and noise, more '
+            f'noise to the right</caption><thead><tr><th></th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
 
 
 # ---- animation ------------------------------------------------------------------------------
@@ -200,8 +292,16 @@ def noise_grid(image, steps: tuple[int, ...] = noising.GRID_STEPS):
 def animation_gif(result: DenoiseResult, scale: int | None = None) -> str:
     """An animated GIF of the whole run (x_t | predicted x0, all samples in a row), written
     to a bounded temp folder; returns its path."""
+    import hashlib
+
     from PIL import Image
 
+    digest = hashlib.sha1(repr((_result_key(result), scale)).encode()).hexdigest()[:16]
+    path = GIF_DIR / f"denoise-{result.label if result.label is not None else 'any'}-{digest}.gif"
+    with _gif_lock:
+        if path.is_file():  # the same run again: its GIF is already written
+            path.touch()
+            return str(path)
     h, w = result.x_t.shape[-3:-1]
     scale = scale or max(1, 128 // max(h, w))
     idx = np.unique(np.linspace(0, result.steps, min(GIF_MAX_FRAMES, result.steps + 1)).round().astype(int))
@@ -220,6 +320,36 @@ def animation_gif(result: DenoiseResult, scale: int | None = None) -> str:
         old = sorted(GIF_DIR.glob("*.gif"), key=lambda p: p.stat().st_mtime)
         for p in old[: max(0, len(old) - GIF_KEEP + 1)]:
             p.unlink(missing_ok=True)
-        path = GIF_DIR / f"denoise-{result.label if result.label is not None else 'any'}-{uuid.uuid4().hex[:8]}.gif"
-        frames[0].save(path, save_all=True, append_images=frames[1:], duration=durations, loop=0)
+        tmp = path.with_suffix(f".{uuid.uuid4().hex[:8]}.tmp")
+        frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)
+        tmp.replace(path)
     return str(path)
+
+
+def noising_views(image, t: int) -> tuple[str, str]:
+    """(scrubber, glance table) for an image; an uploaded file is rendered once per (file, t)."""
+    import os
+
+    from explainers.text_input import check_number
+
+    t = check_number(t, "t", 0, noising.T - 1, integer=True)
+    if isinstance(image, (str, os.PathLike)) and os.path.isfile(image):
+        return _noising_views(str(image), os.path.getmtime(image), t)
+    f = noising.forward_run(image, t)
+    return noising_view(f), noise_grid(f)
+
+
+@bounded_cache(maxsize=16)
+def _noising_views(path: str, mtime: float, t: int) -> tuple[str, str]:
+    f = noising.forward_run(path, t)
+    return noising_view(f), noise_grid(f)
+
+
+def noising_step_data(image, t: int) -> dict:
+    """One t as plain data for API clients: x_t under both schedules (PNG data URIs) and numbers."""
+    out: dict = dict(t=int(t))
+    for name in noising.SCHEDULES:
+        x_t, ab = noising.noise_image(image, t, name)
+        out[name] = dict(alpha_bar=ab, image=_uri(noising.to_display(x_t)))
+    out["caption"] = noising.training_target(int(t), out["linear"]["alpha_bar"])
+    return out

@@ -63,7 +63,7 @@ def img_tag(uri: str, alt: str, width: int = 160, extra: str = "") -> str:
 
 
 def figure_tag(uri: str, caption: str, alt: str, width: int = 160) -> str:
-    return (f'<figure class="fv-fig">{img_tag(uri, alt, width)}'
+    return (f'<figure class="fv-fig" style="max-width:{max(width, 110)}px">{img_tag(uri, alt, width)}'
             f'<figcaption>{html.escape(caption)}</figcaption></figure>')
 
 

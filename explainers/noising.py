@@ -15,6 +15,7 @@ x_t is returned in those model units, unclipped (use `to_display` to show it).
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -159,7 +160,9 @@ def training_target(t: int, alpha_bar: float) -> str:
         hint = "the image and the noise are both visible; separating them needs to know what images look like."
     else:
         hint = "almost nothing of the image is left: the network can only guess the rough layout of a typical image."
-    return (f"At t = {t}, x_t = {signal:.3f} x clean image + {noise:.3f} x noise (alpha-bar = {alpha_bar:.2g}). "
+    from explainers.frames import plain
+
+    return (f"At t = {t}, x_t = {signal:.3f} x clean image + {noise:.3f} x noise (alpha-bar = {plain(alpha_bar, 2)}). "
             f"Training shows the network x_t and t and asks it to predict the noise that was added: {hint}")
 
 
@@ -191,3 +194,47 @@ def make_examples(out: Path = EXAMPLES_DIR) -> list[Path]:
 
 if __name__ == "__main__":
     print(*make_examples(), sep="\n")
+
+
+# ---- every step at once, for the scrubber ---------------------------------------------------
+
+FRAME_SIDE = 96  # colour photos are shown at this long side in the scrubber (100 frames x 2 schedules)
+
+
+@dataclass
+class ForwardRun:
+    """x_t at every 10th t (plus t = 999 and the chosen t) under both schedules, one noise draw."""
+
+    ts: list[int]
+    start: int  # the t the view opens on
+    clean: np.ndarray  # (H, W, C) in [0, 1], the input at its loaded size
+    x_t: dict  # schedule -> (len(ts), h, w, C) in [0, 1] for display (clipped), h, w <= FRAME_SIDE for photos
+    alpha_bar: dict  # schedule -> (len(ts),) float64
+
+
+def frame_steps(t: int) -> list[int]:
+    return sorted({*range(0, T, 10), T - 1, *GRID_STEPS, int(t)})
+
+
+def forward_run(image, t: int = 0) -> ForwardRun:
+    """The forward process at every t the Noising scrubber shows (vectorised add_noise)."""
+    from PIL import Image
+
+    t = check_number(t, "t", 0, T - 1, integer=True)
+    clean = load_image(image)  # (H, W, C)
+    small = clean
+    if max(clean.shape[:2]) > FRAME_SIDE and clean.shape[-1] == 3:
+        im = Image.fromarray((clean * 255).round().astype(np.uint8))
+        im.thumbnail((FRAME_SIDE, FRAME_SIDE), Image.Resampling.LANCZOS)
+        small = np.asarray(im, dtype=np.float32) / 255.0
+    ts = frame_steps(t)
+    x0 = torch.from_numpy(small * 2 - 1).permute(2, 0, 1)[None]  # (1, C, h, w) in [-1, 1]
+    noise = torch.randn(x0.shape, generator=torch.Generator("cpu").manual_seed(NOISE_SEED))  # (1, C, h, w)
+    steps = torch.tensor(ts)
+    x_t, ab = {}, {}
+    for name in SCHEDULES:
+        sched = scheduler(name)
+        xt = sched.add_noise(x0.expand(len(ts), -1, -1, -1), noise.expand(len(ts), -1, -1, -1), steps)  # (N, C, h, w)
+        x_t[name] = to_display(xt.permute(0, 2, 3, 1).numpy())
+        ab[name] = sched.alphas_cumprod[steps].numpy().astype(np.float64)
+    return ForwardRun(ts, t, clean, x_t, ab)

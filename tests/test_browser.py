@@ -122,12 +122,47 @@ def test_attention_layer_and_head_sliders_scrub_in_the_browser(page):
     assert calls == [], calls  # every move was answered in the browser
 
 
+def test_attention_error_keeps_the_last_good_views_and_says_so_once(page):
+    open_tab(page, "Attention")
+    page.get_by_role("button", name="Show attention").click()
+    view = "#attention-maps"
+    page.locator(f"{view} [data-frame]:not([hidden]) img").first.wait_for(timeout=120_000)
+    shown = _shown(page, view)
+    page.get_by_role("textbox", name="Text", exact=True).fill("   ")
+    page.get_by_role("button", name="Show attention").click()
+    page.locator(".toast-body").first.wait_for(timeout=60_000)
+    assert page.locator(".toast-body").count() == 1 and "empty" in page.locator(".toast-body").inner_text()
+    assert _shown(page, view) == shown  # the last good maps stay
+    assert not page.locator(view).get_by_text("Error", exact=True).is_visible()  # no error badge over them
+
+
+def test_next_token_bars_and_generation_step_scrub_in_the_browser(page):
+    open_tab(page, "Next token")
+    page.get_by_role("button", name="Predict the next token", exact=True).click()
+    page.locator("#next-token-bars table.nt-bars").wait_for(timeout=120_000)
+    assert "one scale for both columns" in page.locator("#next-token-bars").inner_text()
+    page.get_by_role("tab", name="One token at a time").click()
+    page.get_by_role("button", name="Generate", exact=True).click()
+    view = "#generation-steps"
+    page.locator(f"{view} [data-frame]:not([hidden]) table").wait_for(timeout=120_000)
+    page.wait_for_timeout(500)
+    calls = _server_calls(page)
+    slider = page.get_by_role("slider", name="Step")
+    before = _shown(page, view)
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    after = _shown(page, view)
+    assert (before[0], after[0]) == ("1", "2") and "Step 2 of 30" in after[1] and before[1] != after[1]
+    assert slider.get_attribute("aria-valuetext") == "Step 2"
+    page.wait_for_timeout(300)
+    assert calls == [], calls
+
+
 def _images(page) -> int:
     return page.evaluate("document.querySelectorAll('img').length")
 
 
 @pytest.mark.parametrize("tab,button,expect", [
-    ("Next token", "Predict the next token", 1),
     ("Denoising", "Denoise", 2),
     ("Noising", "Add noise", 2),
 ])
@@ -139,12 +174,55 @@ def test_tab_renders_its_figures(page, tab, button, expect):
     assert not page.locator(".toast-body.error, .toast-wrap .error").count()
 
 
+def _visible_frame(page, root: str) -> str:
+    return page.evaluate(f"[...document.querySelectorAll('{root} [data-frame]')].filter(f => !f.hidden)"
+                         ".map(f => f.dataset.frame).join(',')")
+
+
+def _scrub_with_keys(page, root: str, slider: str, presses: int) -> tuple[str, str, list[str]]:
+    """Focus a scrubber's slider, press ArrowLeft `presses` times; (frame before, after, server calls)."""
+    before = _visible_frame(page, root)
+    calls: list[str] = []
+    page.on("request", lambda r: calls.append(r.url) if "/gradio_api/" in r.url else None)
+    page.locator(root).get_by_role("slider", name=slider, exact=True).first.focus()
+    for _ in range(presses):
+        page.keyboard.press("ArrowLeft")
+    page.wait_for_timeout(300)
+    return before, _visible_frame(page, root), calls
+
+
+def test_denoise_scrub_makes_no_server_call(page):
+    open_tab(page, "Denoising")
+    page.get_by_role("button", name="Denoise", exact=True).first.click()
+    page.locator("#denoise-view [data-frame]").first.wait_for(state="attached", timeout=240_000)
+    assert page.locator("#denoise-view [data-frame]").count() == 51  # steps + 1 frames, all in the page
+    before, after, calls = _scrub_with_keys(page, "#denoise-view", "Step", 5)
+    assert (before, after) == ("50", "45") and calls == []
+    shown = page.locator("#denoise-view [data-frame='45'] img").first
+    assert shown.is_visible() and "Step 45 of 50" in shown.get_attribute("alt")
+    assert page.locator("#denoise-view [data-frame='50'] img").first.is_hidden()
+    slider = page.locator("#denoise-view").get_by_role("slider", name="Step", exact=True)
+    assert slider.get_attribute("aria-valuetext") == "Step 45"
+
+
+def test_noising_scrub_shows_t_not_position(page):
+    open_tab(page, "Noising")
+    page.get_by_role("button", name="Add noise", exact=True).first.click()
+    page.locator("#noising-view [data-frame]").first.wait_for(state="attached", timeout=240_000)
+    before, after, calls = _scrub_with_keys(page, "#noising-view", "Step t", 2)
+    assert calls == [] and before != after
+    slider = page.locator("#noising-view").get_by_role("slider", name="Step t", exact=True)
+    assert slider.get_attribute("aria-valuetext") == "Step t 80"  # opened on t = 100; two steps of 10 back
+
+
 def test_side_by_side_race(page):
     open_tab(page, "Side by side")
     page.get_by_role("button", name="Race: run both, measured").click()
     page.locator("#race-table table").first.wait_for(timeout=300_000)
     assert "Forward passes" in page.locator("#race-table").inner_text()
-    page.locator("#race-image img").first.wait_for(timeout=60_000)
+    before, after, calls = _scrub_with_keys(page, "#race-passes", "Forward pass", 3)
+    assert (before, after) == ("20", "17") and calls == []
+    assert page.locator("#race-passes [data-frame='17'] img").first.is_visible()
 
 
 def test_count_requests_sees_server_calls_and_only_them(page):

@@ -70,11 +70,39 @@ def test_race_rejects_bad_settings():
 
 @pytest.mark.api
 def test_race_endpoints(client):
-    out = call(client, "race", "ROMEO:", "a handwritten 5", 5, 10, 0)
-    assert out[0]["value"] == 10 if isinstance(out[0], dict) else True
-    assert "Measured just now" in out[-1] and "FLOPs per pass" in out[-1]
-    text, x_t, x0 = call(client, "race_step", "ROMEO:", "a handwritten 5", 5, 10, 0, 3)
-    assert "pass 3" in text and x_t is not None and x0 is not None
+    import re
+
+    passes, timeline, strip, table = call(client, "race", "ROMEO:", "a handwritten 5", 5, 10, 0)
+    frames = re.findall(r'<div data-frame="(\d+)"', passes)
+    assert frames == [str(i) for i in range(1, 11)]  # max(5 tokens, 10 steps) passes, all in the page
+    assert passes.count("data:image/png") == 2 * 10 and "Transformer, pass 5 (finished after 5 passes)" in passes
+    assert timeline.count("<svg") == 2 and "<img" in strip
+    assert "Measured just now" in table and "FLOPs per pass" in table
+    # each family's measured figure sits in its own column of the general table
+    general = table.split("The two families in general")[1]
+    row = re.search(r"<tr><th>Core mechanism</th><td>(.*?)</td><td>(.*?)</td></tr>", general)
+    assert "measured here" in row.group(1) and "KV cache" in row.group(1) and "KV cache" not in row.group(2)
+    step = call(client, "race_step", "ROMEO:", "a handwritten 5", 5, 10, 0, 3)
+    assert step["index"] == 3 and step["text"].startswith("ROMEO:") and step["x_t"].startswith("data:image/png")
     with pytest.raises(Exception, match="new tokens|between|minimum"):
         call(client, "race", "ROMEO:", "a handwritten 5", 0, 10, 0)
-    assert call(client, "patches", 7) is not None
+    assert "49 patch tokens" in call(client, "patches", 7)
+
+
+def test_steps_tradeoff_shows_where_fewer_steps_cost():
+    from explainers import compare_views
+
+    s = compare.steps_tradeoff("a handwritten 5", (1, 3, 10, 50), 0)
+    diff = [float(np.abs(img - s.images[-1]).mean()) for img in s.images]
+    assert diff[0] > 3 * diff[2]  # one step is far from fifty; ten are close
+    view = compare_views.steps_html(s)
+    assert view.count("<img") == 4 and "<svg" in view and "1 step:" in view
+
+
+def test_concurrent_races_count_their_own_passes():
+    """The UNet and the GPT are shared by requests: each race counts only its own calls."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as ex:
+        a, b = ex.map(lambda seed: compare.race.uncached("ROMEO:", "a 3", new_tokens=3, steps=10, seed=seed), (11, 12))
+    assert len(a.unet) == len(b.unet) == 10 and len(a.gpt) == len(b.gpt) == 3

@@ -166,17 +166,135 @@ def test_lookup_never_runs_the_model():
     assert calls == []
 
 
-def test_views_and_gif():
+def _frames(html_text: str) -> list[str]:
+    return re.findall(r'<div data-frame="([^"]+)"', html_text)
+
+
+def _decoded(html_text: str) -> list[Image.Image]:
+    """Every data-URI image in a view, decoded (fails if one is not a valid PNG/JPEG)."""
+    import base64
+    import io
+
+    out = []
+    for _kind, b64 in re.findall(r'src="data:image/(png|jpeg);base64,([^"]+)"', html_text):
+        im = Image.open(io.BytesIO(base64.b64decode(b64)))
+        im.load()
+        out.append(im)
+    return out
+
+
+def test_denoise_view_carries_every_step():
     r = denoising.denoise("seven", steps=STEPS, guidance=3.0, seed=0)
-    for fig in (diffusion_views.step_view(r, 0), diffusion_views.step_view(r, STEPS),
-                diffusion_views.guidance_panel(r, 3), diffusion_views.filmstrip(r),
-                diffusion_views.schedule_plot(r.alphas_cumprod, int(r.timesteps[3])),
-                diffusion_views.similarity_bars(r.prompt, r.label, r.similarities)):
-        assert fig.axes
+    view = diffusion_views.denoise_view(r)
+    assert _frames(view) == [str(i) for i in range(STEPS + 1)]  # one frame per step, noise to image
+    assert 'aria-valuetext="Step 10"' in view and "data-play" in view
+    images = _decoded(view)
+    assert len(images) == (STEPS + 1) * 7  # x_t, noise, x0 + four guidance pictures per frame
+    assert {im.size for im in images} == {(28, 28)}
+    # frame 0 shows the starting noise x_T, the last one the final image (exactly the run's arrays)
+    first = np.asarray(images[0], dtype=np.float32) / 255
+    np.testing.assert_allclose(first, r.x_t[0][..., 0], atol=1 / 255)
+    assert "Step 3 of 10" in view and "the run draws a 7" in view
+    assert diffusion_views.denoise_view(r) is view  # rendered once: the same string comes back
+    for step in (0, STEPS):
+        data = diffusion_views.step_data(r, step)
+        assert data["step"] == step and data["x_t"].startswith("data:image/png")
     with Image.open(diffusion_views.animation_gif(r)) as gif:
         assert gif.n_frames == STEPS + 1
-    with pytest.raises(ValueError, match="step must be between 0 and 10"):
-        diffusion_views.step_view(r, STEPS + 1)
+    assert diffusion_views.animation_gif(r) == diffusion_views.animation_gif(r)  # written once
+
+
+def test_denoise_view_batch_and_long_runs():
+    r = denoising.denoise("hello", steps=STEPS, guidance=3.0, seed=0, batch=3)
+    view = diffusion_views.denoise_view(r)
+    keys = _frames(view)
+    assert len(keys) == (STEPS + 1) * 3 and "0-2" in keys and f"{STEPS}-0" in keys
+    assert 'data-label="Image"' in view and "No guidance panel: no digit was chosen" in view
+    assert len(_decoded(view)) == (STEPS + 1) * 3 * 3  # no guidance pictures: the run used no label
+    positions = diffusion_views.step_positions(1000, 1)
+    assert positions[0] == 0 and positions[-1] == 1000 and len(positions) <= diffusion_views.MAX_FRAMES_PER_IMAGE
+    assert len(diffusion_views.step_positions(250, 8)) * 8 <= diffusion_views.MAX_FRAMES_TOTAL
+
+
+def test_similarity_bars_and_summary_grammar():
+    from ui.denoising import _summary
+
+    eight = denoising.denoise("a fat eight", steps=STEPS, guidance=1.0, seed=0)
+    assert eight.label == 8
+    text = _summary(eight, 1.0)
+    assert "Drawing an 8" in text and "1 prediction each" in text and "1 image:" in text
+    ignored = denoising.denoise("seven", steps=STEPS, guidance=0.0, seed=0)
+    assert "Guidance 0: the label is ignored" in _summary(ignored, 0.0) and "Drawing" not in _summary(ignored, 0.0)
+    free = denoising.denoise("a photo of a cat", steps=STEPS, guidance=3.0, seed=0)
+    assert "guidance slider (3) was not used" in _summary(free, 3.0) and "guidance used 0" in _summary(free, 3.0)
+    bars = diffusion_views.similarity_bars(eight.prompt, eight.label, eight.similarities)
+    assert bars.count("<tr") == 10 and "chose 8" in bars and 'class="fv-row fv-hi"><th scope="row">8 eight' in bars
+
+
+def test_noising_view_every_tenth_step_both_schedules():
+    example = str(noising.EXAMPLES_DIR / "mnist-digit-3.png")
+    f = noising.forward_run(example, 123)
+    assert f.ts[:3] == [0, 10, 20] and 123 in f.ts and f.ts[-1] == 999
+    view, grid = diffusion_views.noising_views(example, 123)
+    assert len(_frames(view)) == len(f.ts)
+    assert 'aria-valuetext="Step t 123"' in view  # opens on the chosen t, and says t, not a position
+    assert len(_decoded(view)) == 2 * len(f.ts) + 1  # both schedules per frame, plus the clean image
+    expected = noising.to_display(noising.noise_image(example, 500, "cosine").x_t)
+    np.testing.assert_allclose(f.x_t["cosine"][f.ts.index(500)], expected, atol=1e-5)  # the same formula and noise
+    text = re.sub(r'src="data:[^"]+"', "", view)
+    assert not re.search(r"\d\.?\d*e[-+]\d", text), re.search(r".{60}\d\.?\d*e[-+]\d.{20}", text)  # plain numbers
+    assert len(_decoded(grid)) == 2 * len(noising.GRID_STEPS)
+    assert diffusion_views.noising_views(example, 123) is not None
+    assert diffusion_views._noising_views.hits >= 1
+
+
+def test_same_seed_through_training_checkpoints():
+    tr = denoising.through_training("seven", steps=STEPS, guidance=3.0, seed=0)
+    assert tr.names[0].startswith("step 0") and tr.names[-1].startswith("final") and len(tr.names) == 4
+    final = denoising.denoise("seven", steps=STEPS, guidance=3.0, seed=0)
+    np.testing.assert_allclose(tr.x_t[-1], final.x_t, atol=1e-6)  # the last row is the shipped model's run
+    assert all(np.array_equal(x[0], tr.x_t[0][0]) for x in tr.x_t)  # the same starting noise everywhere
+    assert np.abs(tr.x_t[0][-1] - tr.x_t[-1][-1]).mean() > 0.1  # random weights draw something else
+    view = diffusion_views.training_view(tr)
+    assert view.count('<tr><th scope="row">') == 4 and len(_decoded(view)) == 4 * 8
+
+
+# ---- the sampling loop, pinned (as diffusers' tests/pipelines/ddpm/test_ddpm.py) --------------
+
+def _tiny_unet():
+    from diffusers import UNet2DModel
+
+    torch.manual_seed(0)
+    return UNet2DModel(sample_size=8, in_channels=1, out_channels=1, layers_per_block=1, block_out_channels=(8, 16),
+                       down_block_types=("DownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "UpBlock2D"),
+                       norm_num_groups=4, num_class_embeds=11).eval()
+
+
+@pytest.mark.parametrize("name, final, eps_uncond", [
+    ("DDIMScheduler", [1.0, -1.0, 1.0, 0.3135, -1.0, -1.0, -1.0, 0.9984],
+     [0.2315, -0.0601, 0.4475, -0.4755, -0.3815, -0.3174, 0.1601, 0.2894]),
+    ("DDPMScheduler", [1.0, 0.9946, 0.5358, -0.0122, -1.0, 1.0, 0.9847, -0.6513],
+     [0.442, -0.093, -0.5058, 0.1922, 0.403, 0.0792, 0.3692, -0.1427]),
+])
+def test_sampling_loop_pinned_values(name, final, eps_uncond):
+    """A tiny seeded config-built UNet2DModel, 5 steps, guidance 2, labels (3, 7): values computed
+    once with this code and pinned. A change to the loop (guidance mix, clipping, DDIM's
+    use_clipped_model_output, the seeding) moves them."""
+    import diffusers
+
+    from models.diffusion import sample
+
+    cfg = dict(num_train_timesteps=1000, beta_schedule="linear", beta_start=1e-4, beta_end=0.02, clip_sample=True)
+    sched = getattr(diffusers, name)(**cfg)
+    x, traj = sample(_tiny_unet(), sched, torch.tensor([3, 7]), 5, 2.0, 0, null_class=10, capture=True)
+    assert x.shape == (2, 1, 8, 8) and traj.timesteps == [800, 600, 400, 200, 0]
+    assert len(traj.x_t) == 6 and len(traj.noise_uncond) == len(traj.noise_cond) == 5
+    np.testing.assert_allclose(x[1, 0, 4, :].numpy(), final, atol=1e-3)
+    np.testing.assert_allclose(traj.noise_uncond[3][0, 0, 2, :].numpy(), eps_uncond, atol=1e-3)
+    np.testing.assert_allclose(traj.noise_pred[0][1, 0, 4, :].numpy(),
+                               [0.2424, -0.3005, -0.1701, 0.5287, -1.3161, -0.1101, 0.5025, 0.1193], atol=1e-3)
+    guided = traj.noise_uncond[2] + 2.0 * (traj.noise_cond[2] - traj.noise_uncond[2])
+    torch.testing.assert_close(traj.noise_pred[2], guided)
 
 
 # ---- quality ------------------------------------------------------------------------------
@@ -214,16 +332,17 @@ def test_api_denoise_then_step_is_a_lookup(client):
     from tests.conftest import call
 
     settings = ("seven", STEPS, 3.0, 3, "ddim", "tiny-ddpm", 1)
-    summary, _, _, step, _, gif = call(client, "denoise", *settings)
-    assert "Drawing a 7" in summary and str(gif).endswith(".gif")
+    summary, bars, view, gif = call(client, "denoise", *settings)
+    assert "Drawing a 7" in summary and str(gif).endswith(".gif") and "chose 7" in bars
+    assert len(_frames(view)) == STEPS + 1 and len(_decoded(view)) == (STEPS + 1) * 7
     unet = denoising.models.load("tiny-ddpm").model
     calls = []
     hook = unet.register_forward_hook(lambda *a: calls.append(1))
     try:
-        caption, view, schedule, guide = call(client, "denoise_step", *settings, 4, 0)
+        step = call(client, "denoise_step", *settings, 4, 0)
     finally:
         hook.remove()
-    assert calls == [] and "Step 4 of 10" in caption and view and schedule and guide
+    assert calls == [] and step["step"] == 4 and "Step 4 of 10" in step["caption"] and step["x0_pred"]
     assert "press 'Denoise' first" in _app_error(client, "denoise_step", "seven", STEPS, 3.0, 99, "ddim",
                                                   "tiny-ddpm", 1, 4, 0)
 
@@ -264,13 +383,19 @@ def test_api_noising_and_bad_uploads(client, tmp_path):
     from tests.conftest import call
 
     example = str(noising.EXAMPLES_DIR / "sklearn-flower.jpg")
-    side, curves, caption, grid = call(client, "noising", handle_file(example), 250)
-    assert "predict the noise" in caption and side and curves and grid
+    view, grid = call(client, "noising", handle_file(example), 250)
+    assert "predict the noise" in view and 250 in noising.frame_steps(250) and len(_decoded(grid)) == 14
+    assert len(_frames(view)) == len(noising.frame_steps(250))
     big = tmp_path / "huge.png"
     Image.new("1", (10_000, 10_000)).save(big)
     assert "megapixels" in _app_error(client, "noising", handle_file(str(big)), 250)
     text = tmp_path / "notes.txt"
     text.write_text("not a picture")
     assert "'notes.txt' is not an image" in _app_error(client, "noising", handle_file(str(text)), 250)
+    fake = tmp_path / "holiday.png"  # a text file with a picture's name
+    fake.write_text("not a picture either")
+    message = _app_error(client, "noising", handle_file(str(fake)), 250)
+    assert "'holiday.png' is not an image" in message and "/tmp" not in message and "gradio" not in message.lower()
     assert re.search(r"t must be|maximum value 999", _app_error(client, "noising_step", handle_file(example), 5000))
-    assert "predict the noise" in call(client, "noising_step", handle_file(example), 999)[2]
+    last = call(client, "noising_step", handle_file(example), 999)
+    assert "predict the noise" in last["caption"] and last["t"] == 999 and last["cosine"]["image"].startswith("data:")

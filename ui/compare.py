@@ -6,14 +6,18 @@ from __future__ import annotations
 import gradio as gr
 
 from explainers import compare, compare_views
-from ui.common import explain, friendly_errors
+from explainers.frames import rgb_uri
+from explainers.text_input import check_number
+from ui.common import explain, friendly_errors, scrub_view
+
+STEP_COUNTS = (1, 2, 3, 5, 10, 50)
 
 EXPLANATION = """
 **Two ways to produce an output.** The Transformer writes its answer **one token at a time**:
 each forward pass reads the text so far and adds a single token on the right, so N tokens cost
 N passes. The diffusion model **refines the whole output at once**: each pass looks at every
 pixel of a noisy image and makes all of it a little cleaner, so T steps cost T passes, whatever
-the image shows. Press *Race*, then drag the pass slider: the text grows left to right while the
+the image shows. Press *Race*, then drag the Forward pass slider (or use the arrow keys): the text grows left to right while the
 digit sharpens everywhere.
 
 **What the numbers say.** A pass of the tiny GPT is cheap (it handles one new token, thanks to the
@@ -36,18 +40,21 @@ affordable. Below, a digit becomes a sequence: 7 x 7 = 49 patch tokens of 4 x 4 
 
 @friendly_errors
 def run_race(text_prompt: str, image_prompt: str, new_tokens: int, steps: int, seed: int, progress=gr.Progress()):
+    """Both models, every pass timed and FLOP-counted; every pass shipped once as a scrubber."""
     progress(0.1, desc="Running both models (timed), then again under the FLOP counter")
-    r = compare.race(text_prompt, image_prompt, int(new_tokens), int(steps), int(seed))
-    n = max(len(r.gpt), len(r.unet))
-    text, x_t, x0 = compare_views.pass_view(r, n)
-    return (gr.update(maximum=n, value=n), text, x_t, x0, compare_views.timeline_plot(r), compare_views.filmstrip(r),
-            compare_views.summary_html(r))
+    return compare_views.race_views(text_prompt, image_prompt, int(new_tokens), int(steps), int(seed))
 
 
 @friendly_errors
-def race_step(text_prompt: str, image_prompt: str, new_tokens: int, steps: int, seed: int, i: int):
-    r = compare.race(text_prompt, image_prompt, int(new_tokens), int(steps), int(seed))  # cached: a lookup
-    return compare_views.pass_view(r, max(1, int(i)))
+def race_step(text_prompt: str, image_prompt: str, new_tokens: int, steps: int, seed: int, i: int) -> dict:
+    """One forward pass of a race, for API clients (cached after the first call): the text so
+    far, the new token, and the diffusion image and its clean-image prediction as PNG data URIs."""
+    r = compare.race(text_prompt, image_prompt, int(new_tokens), int(steps), int(seed))
+    n = max(len(r.gpt), len(r.unet))
+    i = int(check_number(i, "pass", 1, n, integer=True))
+    g, u = r.gpt[min(i, len(r.gpt)) - 1], r.unet[min(i, len(r.unet)) - 1]
+    return dict(index=i, text=g.output, image_pass=u.index, x_t=rgb_uri(r.x_t[u.index]), x0_pred=rgb_uri(u.output),
+                html=compare_views.pass_frame(r, i))
 
 
 @friendly_errors
@@ -59,17 +66,22 @@ def run_attention_cost(progress=gr.Progress()):
     table = ("| tokens | attention MFLOPs | other MFLOPs | attention ms | total ms |\n|---|---|---|---|---|\n" + rows +
              f"\n\nFitted exponent of attention FLOPs vs length: **{c.exponent:.2f}** (time: {c.time_exponent:.2f}). "
              + c.note)
-    return compare_views.attention_cost_plot(c), table
+    return compare_views.attention_cost_html(c), table
 
 
 @friendly_errors
 def run_steps(prompt: str, seed: int):
-    return compare_views.steps_plot(compare.steps_tradeoff(prompt, (5, 10, 25, 50), int(seed)))
+    return compare_views.steps_html(compare.steps_tradeoff(prompt, STEP_COUNTS, int(seed)))
 
 
 @friendly_errors
-def run_patches(digit: int):
-    return compare_views.patches_plot(compare.example_digit(digit))
+def run_patches(digit: int) -> str:
+    """One digit cut into patch tokens (HTML), for API clients."""
+    return compare_views.patches_html(compare.example_digit(digit))
+
+
+def all_patches() -> str:
+    return compare_views.patches_view()
 
 
 def build(demo: gr.Blocks) -> None:
@@ -84,40 +96,37 @@ def build(demo: gr.Blocks) -> None:
     go = gr.Button("Race: run both, measured", variant="primary")
     gr.Examples([["ROMEO:", "a handwritten 5"], ["To be, or not to", "the number seven"], ["The king is", "draw a zero"]],
                 inputs=[text_prompt, image_prompt])
-    pass_slider = gr.Slider(1, 20, value=20, step=1, label="Forward pass number (shared by both models)")
-    with gr.Row():
-        text_view = gr.HTML(elem_id="race-text")
-        x_t_view = gr.Image(label="Diffusion: the image x_t after this pass", height=220, elem_id="race-image")
-        x0_view = gr.Image(label="Diffusion: predicted clean image at this pass", height=220)
-    timeline = gr.Plot(label="Time and FLOPs per pass")
-    strip = gr.Plot(label="Filmstrip")
+    passes = scrub_view("Both models, pass by pass", elem_id="race-passes")
+    timeline = gr.HTML(elem_id="race-timeline")
+    strip = gr.HTML(elem_id="race-strip")
     table = gr.HTML(elem_id="race-table")
 
     gr.Markdown("### The cost of attention\nEvery token scores every other token, so attention work grows with the "
                 "*square* of the length, while the rest of the network grows linearly. The KV cache (above, dashed "
                 "line vs solid) avoids recomputing old tokens, but each new token still attends to all of them.")
     cost_btn = gr.Button("Measure attention cost from 16 to 1,024 tokens (about a minute)")
-    cost_plot = gr.Plot(label="Attention cost vs sequence length")
+    cost_plot = gr.HTML(elem_id="attention-cost")
     cost_table = gr.Markdown()
 
-    gr.Markdown("### Diffusion's knob: the number of steps\nFewer steps are faster but coarser; time grows linearly "
-                "with the steps. Same prompt, same seed, 5 / 10 / 25 / 50 DDIM steps.")
+    gr.Markdown("### Diffusion's knob: the number of steps\nTime grows linearly with the steps. What fewer steps cost "
+                "depends on the model: on this tiny one, 5 DDIM steps already look almost like 50; with 1 to 3 steps "
+                "the sampler jumps from noise to a blurry average and the digit falls apart. Same prompt, same seed, "
+                "1 / 2 / 3 / 5 / 10 / 50 steps; each caption says how far the image is from the 50-step one "
+                "(mean absolute pixel difference, 0 to 1).")
     with gr.Row():
         steps_prompt = gr.Textbox(value="a handwritten 5", label="Prompt", max_length=300)
         steps_seed = gr.Number(value=0, precision=0, label="Seed", minimum=0)
     steps_btn = gr.Button("Compare step counts")
-    steps_out = gr.Plot(label="Images and time vs steps")
+    steps_out = gr.HTML(elem_id="steps-tradeoff")
 
     gr.Markdown(CONVERGE)
-    digit = gr.Slider(0, 9, value=3, step=1, label="Digit to cut into patches")
-    patch_out = gr.Plot(label="An image as a sequence of patch tokens")
+    patch_out = scrub_view("An image as a sequence of patch tokens", elem_id="patches")
 
     ev = dict(concurrency_id="cpu_model", concurrency_limit=2)
     race_in = [text_prompt, image_prompt, new_tokens, steps, seed]
-    go.click(run_race, race_in, [pass_slider, text_view, x_t_view, x0_view, timeline, strip, table], api_name="race", **ev)
-    pass_slider.change(race_step, race_in + [pass_slider], [text_view, x_t_view, x0_view], api_name="race_step",
-                       trigger_mode="always_last", concurrency_id="lookup", concurrency_limit=4)
+    go.click(run_race, race_in, [passes, timeline, strip, table], api_name="race", **ev)
+    gr.api(race_step, api_name="race_step", concurrency_id="lookup", concurrency_limit=4)
     cost_btn.click(run_attention_cost, None, [cost_plot, cost_table], api_name="attention_cost", **ev)
     steps_btn.click(run_steps, [steps_prompt, steps_seed], steps_out, api_name="steps_tradeoff", **ev)
-    digit.change(run_patches, digit, patch_out, api_name="patches", trigger_mode="always_last")
-    demo.load(run_patches, digit, patch_out, api_name=False)
+    gr.api(run_patches, api_name="patches")
+    demo.load(all_patches, None, patch_out, api_name="patches_all")

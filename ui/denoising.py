@@ -6,8 +6,9 @@ from __future__ import annotations
 import gradio as gr
 
 from explainers import denoising, diffusion_views
+from explainers.frames import plain
 from explainers.text_input import check_number
-from ui.common import explain, friendly_errors, model_choices
+from ui.common import explain, friendly_errors, model_choices, scrub_view
 
 EXAMPLES = [
     ["a handwritten 7", 50, 3.0, 0, "ddim"],
@@ -36,59 +37,74 @@ encoder (minilm). The network predicts the noise twice per step, once without th
 with it. *Guidance* scales their difference: 0 ignores the label, 1 uses the plain conditional
 prediction, above 1 pushes further towards "what makes it a 7" (clearer digits, less variety).
 A prompt that names no digit draws whatever digit the noise leads to.
+
+**Press Denoise, then drag the Step slider** (or use the arrow keys, or Play): every step of the
+run is already in the page. *During training* runs the same seed through the model as it was
+after 0, 500 and 2,000 training steps and at the end.
 """
 
 
-def _summary(r: denoising.DenoiseResult) -> str:
-    evals = 2 if r.guided else 1
-    how = (f"{r.scheduler.upper()}, {r.steps} steps, guidance {r.guidance:g}, seed {r.seed}, batch {r.batch}: "
-           f"{r.steps} network calls ({evals} predictions each), sampling took {r.seconds:.1f} s.")
+def _summary(r: denoising.DenoiseResult, asked_guidance: float) -> str:
+    """What was actually drawn and the guidance actually used (which may differ from the slider)."""
+    preds = "1 prediction" if not r.guided else "2 predictions"
+    how = (f"{r.scheduler.upper()}, {r.steps} steps, guidance used {plain(r.guidance)}, seed {r.seed}, "
+           f"{r.batch} image{'s' if r.batch > 1 else ''}: {r.steps} network calls ({preds} each), "
+           f"sampling took {r.seconds:.1f} s.")
     if not r.conditional:
         return f"**{r.model} is unconditional**: it ignores the prompt and draws from its training distribution. {how}"
     if not r.prompt:
-        return f"**No prompt**: the model drew without a label (unconditional). {how}"
+        return f"**No prompt**: the model drew without a label (unconditional), so any digit can appear. {how}"
     if r.label is None:
         best = int(r.similarities.argmax())
+        unused = f" The guidance slider ({plain(asked_guidance)}) was not used." if asked_guidance else ""
         return (f"**No digit clearly matches** {r.prompt!r} (closest: {best}, similarity "
                 f"{r.similarities[best]:.2f}; needs {denoising.THRESHOLD} and a {denoising.MARGIN} lead), so the "
-                f"model drew **without a label**: whatever digit the noise led to. {how}")
-    return (f"**Drawing a {r.label}**: {r.prompt!r} is closest to '{denoising.DIGIT_WORDS[r.label]}' "
-            f"(similarity {r.similarities[r.label]:.2f}). {how}")
+                f"model drew **without a label**: whatever digit the noise led to.{unused} {how}")
+    match = (f"{r.prompt!r} is closest to '{denoising.DIGIT_WORDS[r.label]}' (similarity "
+             f"{r.similarities[r.label]:.2f})")
+    if r.guidance == 0:
+        return (f"**Guidance 0: the label is ignored.** {match}, but guidance 0 means the model drew without the "
+                f"label, so the picture is whatever digit the noise led to (not necessarily a {r.label}). {how}")
+    return f"**Drawing {diffusion_views.drawn_phrase(r)}**: {match}. {how}"
 
 
-def _step_caption(r: denoising.DenoiseResult, step: int) -> str:
-    info = denoising.step_info(r, step)
-    if info["final"]:
-        return f"**Step {step} of {r.steps}: done.** Left: the final image. Middle and right: the last step's predictions."
-    ab = info["alpha_bar"]
-    return (f"**Step {step} of {r.steps}, t = {info['t']}.** The scheduler treats x_t as {ab ** 0.5:.2f} x image + "
-            f"{(1 - ab) ** 0.5:.2f} x noise (signal-to-noise ratio {info['snr']:.2g}). The network predicts the "
-            "noise (middle); removing it gives the guess of the clean image (right); the step moves x_t a little "
-            "towards that guess.")
+
+@friendly_errors
+def check_denoise(prompt: str, steps: int, guidance: float, seed: int, scheduler: str, model: str, batch: int):
+    """Refuse bad settings before anything runs: the message shows once, the last views stay."""
+    denoising.check_settings(steps, guidance, seed, scheduler, batch)
+    denoising.models.spec(model)
+    if isinstance(prompt, str) and prompt.strip():
+        denoising.clean_text(prompt, "prompt", max_chars=denoising.MAX_PROMPT_CHARS)
 
 
 @friendly_errors
 def run_denoise(prompt: str, steps: int, guidance: float, seed: int, scheduler: str, model: str, batch: int,
                 progress=gr.Progress()):
+    """The whole run: a summary, the prompt-to-digit bars, every step in one scrubber, and a GIF."""
     r = denoising.denoise(prompt, steps, guidance, seed, scheduler, model, batch,
                           progress=lambda i, n: progress((i, n), desc="denoising", unit="steps"))
-    return (_summary(r), diffusion_views.similarity_bars(r.prompt, r.label, r.similarities),
-            diffusion_views.filmstrip(r), gr.update(maximum=r.steps, value=r.steps),
-            gr.update(maximum=max(1, r.batch - 1), value=0, interactive=r.batch > 1),
-            diffusion_views.animation_gif(r))
+    return (_summary(r, float(guidance)), diffusion_views.similarity_bars(r.prompt, r.label, r.similarities),
+            diffusion_views.denoise_view(r), diffusion_views.animation_gif(r))
 
 
 @friendly_errors
 def show_step(prompt: str, steps: int, guidance: float, seed: int, scheduler: str, model: str, batch: int,
-              step: int, sample: int):
-    """A lookup in the cached run: never calls the model."""
+              step: int, sample: int) -> dict:
+    """One step of a run already made, for API clients (a lookup: never calls the model).
+    Returns the caption, t, alpha-bar and x_t / predicted noise / predicted x0 as PNG data URIs."""
     r = denoising.lookup(prompt, steps, guidance, seed, scheduler, model, batch)
     step = check_number(step, "step", 0, r.steps, integer=True)
-    sample = min(check_number(sample, "sample", 0, denoising.MAX_BATCH - 1, integer=True), r.batch - 1)
-    info = denoising.step_info(r, step)
-    return (_step_caption(r, step), diffusion_views.step_view(r, step, sample),
-            diffusion_views.schedule_plot(r.alphas_cumprod, info["t"]),
-            diffusion_views.guidance_panel(r, step, sample))
+    sample = check_number(sample, "sample", 0, r.batch - 1, integer=True)
+    return diffusion_views.step_data(r, step, sample)
+
+
+@friendly_errors
+def run_training(prompt: str, steps: int, guidance: float, seed: int, scheduler: str, model: str,
+                 progress=gr.Progress()):
+    """The same seed through tiny-ddpm's training checkpoints."""
+    progress(0.1, desc="one run per checkpoint")
+    return diffusion_views.training_view(denoising.through_training(prompt, steps, guidance, seed, scheduler, model))
 
 
 def step_limits(scheduler: str):
@@ -116,30 +132,24 @@ def build(demo: gr.Blocks) -> None:
     gr.Examples(EXAMPLES, inputs=[prompt, steps, guidance, seed, scheduler],
                 label="Examples (click one, then 'Denoise')")
     summary = gr.Markdown()
-    film = gr.Plot(label="The run at a glance", show_label=False)
+    view = scrub_view("The run, step by step", elem_id="denoise-view")
     with gr.Row():
-        step = gr.Slider(0, 50, value=50, step=1, label="Step (0 = pure noise)", scale=4)
-        sample = gr.Slider(0, 1, value=0, step=1, label="Image of the batch", interactive=False, scale=1)
-    caption = gr.Markdown()
-    view = gr.Plot(label="x_t, predicted noise, predicted clean image", show_label=False)
-    with gr.Row():
-        schedule = gr.Plot(label="Noise schedule", show_label=False)
-        guide = gr.Plot(label="Guidance at this step", show_label=False)
-    with gr.Row():
-        sims = gr.Plot(label="Prompt -> digit", show_label=False)
+        sims = gr.HTML(label="Prompt -> digit", elem_id="denoise-sims")
         gif = gr.File(label="Animation of the whole run (GIF)")
+    gr.Markdown("### During training\nThe same seed and settings through the model as it was while it learned: "
+                "random weights draw noise, a few hundred steps draw blobs, later ones draw digits.")
+    train_btn = gr.Button("Show the same seed during training (4 runs)")
+    train_view = gr.HTML(elem_id="denoise-training")
 
     ev = dict(concurrency_id="cpu_model", concurrency_limit=2)  # model runs: at most two at once on a small CPU
-    lookup = dict(concurrency_id="lookup", concurrency_limit=4)  # slider moves: cached, never queue behind a model
     settings = [prompt, steps, guidance, seed, scheduler, model, batch]
-    step_outs = [caption, view, schedule, guide]
-    run.click(run_denoise, settings, [summary, sims, film, step, sample, gif], api_name="denoise", **ev).then(
-        show_step, settings + [step, sample], step_outs, api_name="denoise_step_after_run", **lookup)
-    prompt.submit(run_denoise, settings, [summary, sims, film, step, sample, gif], api_name="denoise_submit",
-                  **ev).then(show_step, settings + [step, sample], step_outs, api_name="denoise_step_after_submit", **lookup)
-    step.change(show_step, settings + [step, sample], step_outs, api_name="denoise_step", trigger_mode="always_last",
-                **lookup)
-    sample.change(show_step, settings + [step, sample], step_outs, api_name="denoise_sample",
-                  trigger_mode="always_last", **lookup)
+    outs = [summary, sims, view, gif]
+    # A quick check first: bad settings show their message once and the last good views stay.
+    run.click(check_denoise, settings, None, api_name="denoise_check", queue=False).success(
+        run_denoise, settings, outs, api_name="denoise", **ev)
+    prompt.submit(check_denoise, settings, None, api_name="denoise_submit_check", queue=False).success(
+        run_denoise, settings, outs, api_name="denoise_submit", **ev)
+    train_btn.click(run_training, settings[:-1], train_view, api_name="denoise_training", **ev)
+    gr.api(show_step, api_name="denoise_step", concurrency_id="lookup", concurrency_limit=4)
     scheduler.change(step_limits, scheduler, steps, api_name="denoise_step_limits")
     demo.load(refresh_models, None, model, api_name="denoise_models")

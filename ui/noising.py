@@ -1,5 +1,6 @@
-"""The Noising tab: the forward process that training uses, on any image: x_t at any step
-under the linear and the cosine schedule, and what the network is trained to predict."""
+"""The Noising tab: the forward process that training uses, on any image: x_t at every step
+under the linear and the cosine schedule (one scrubber, switched in the browser), and what the
+network is trained to predict."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from PIL import Image, UnidentifiedImageError
 
 from explainers import diffusion_views, noising
 from explainers.text_input import check_number
-from ui.common import explain, friendly_errors
+from ui.common import explain, friendly_errors, scrub_view
 
 EXAMPLE_FILES = ["mnist-digit-3.png", "mnist-digit-7.png", "sklearn-china.jpg", "sklearn-flower.jpg"]
 EXAMPLES = [[str(noising.EXAMPLES_DIR / name), t] for name, t in zip(EXAMPLE_FILES, (100, 400, 250, 600))]
@@ -23,7 +24,8 @@ step can be reached in one jump.
 **alpha-bar_t** is the share of the image that survives to step t. A *schedule* says how fast it
 falls. The *linear* schedule (the original DDPM, and our tiny model) wipes most of the image out in
 the first few hundred steps; the *cosine* schedule removes it more evenly, so fewer steps are
-spent on pure noise.
+spent on pure noise. Press *Add noise*, then drag the **Step t** slider (or use the arrow keys):
+every step is already in the page.
 
 **What training does.** Pick an image, a random step t and random noise; build x_t; ask the
 network "which noise was added?" and nudge its weights by how wrong it was. That is all. A network
@@ -32,61 +34,77 @@ that can find the noise at every t can also run the process backwards: that is t
 
 
 def clear_upload_errors(preprocess):
-    """Wrap an image component's preprocess so an upload it cannot open (a text file, a
-    decompression bomb) gets a clear message; plain gr.Image reports a long "could not
-    preprocess" error. (An instance wrapper, not a gr.Image subclass: gradio writes a .pyi file
-    beside every module that subclasses a component.)"""
+    """Wrap an image component's preprocess so an upload it cannot open (a text file, a text
+    file named .png, a decompression bomb) gets a clear message with no server path; plain
+    gr.Image reports a long "could not preprocess" error. (An instance wrapper, not a gr.Image
+    subclass: gradio writes a .pyi file beside every module that subclasses a component.)"""
 
     def wrapped(payload):
         name = getattr(payload, "orig_name", None) or "The upload"
         try:
-            return preprocess(payload)
+            value = preprocess(payload)
         except Image.DecompressionBombError:
             raise gr.Error(f"{name!r} is far larger than the limit of {noising.MAX_PIXELS / 1e6:.0f} megapixels; "
                            "please upload a smaller image.", print_exception=False) from None
-        except (UnidentifiedImageError, OSError, ValueError):
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
             raise gr.Error(f"{name!r} is not an image this app can read: upload a PNG, JPEG, GIF, BMP or WebP "
                            "picture.", print_exception=False) from None
+        if isinstance(value, str):  # a file path: check it really is a picture, whatever its name says
+            try:
+                with Image.open(value) as im:
+                    im.verify()
+            except Image.DecompressionBombError:
+                pass  # load_image refuses it with the size in the message
+            except Exception:  # noqa: BLE001 - any failure to parse means: not a picture
+                raise gr.Error(f"{name!r} is not an image this app can read (its contents are not a picture, "
+                               "whatever its name says): upload a PNG, JPEG, GIF, BMP or WebP picture.",
+                               print_exception=False) from None
+        return value
 
     return wrapped
 
 
-def _step_outputs(image, t: int):
-    t = check_number(t, "t", 0, noising.T - 1, integer=True)
-    _, ab = noising.noise_image(image, t, "linear")
-    _, ab_cos = noising.noise_image(image, t, "cosine")
-    caption = noising.training_target(t, ab) + f" (With the cosine schedule alpha-bar is {ab_cos:.2g} at this t.)"
-    return diffusion_views.noising_side_by_side(image, t), diffusion_views.schedule_comparison(t), caption
+@friendly_errors
+def check_noising(image, t: int) -> None:
+    """Refuse bad input before anything is drawn (the image is opened, the step checked)."""
+    check_number(t, "t", 0, noising.T - 1, integer=True)
+    noising.load_image(image)
 
 
 @friendly_errors
 def run_noising(image, t: int):
-    outputs = _step_outputs(image, t)  # validates the image before the grid is drawn
-    return (*outputs, diffusion_views.noise_grid(image))
+    """The whole forward process (every 10th step, both schedules) as one scrubber, plus a glance table."""
+    return diffusion_views.noising_views(image, t)
 
 
 @friendly_errors
-def noising_step(image, t: int):
-    return _step_outputs(image, t)
+def noising_step(image, t: int) -> dict:
+    """One step t for API clients: x_t under both schedules as PNG data URIs, alpha-bar, caption."""
+    t = check_number(t, "t", 0, noising.T - 1, integer=True)
+    return diffusion_views.noising_step_data(image, t)
 
 
 def build(demo: gr.Blocks) -> None:
     explain(EXPLANATION)
     with gr.Row():
-        image = gr.Image(value=EXAMPLES[0][0], type="filepath", image_mode=None, label="Image (any picture)",
-                         sources=["upload", "clipboard"], height=260)
+        image = gr.Image(value=EXAMPLES[0][0], type="filepath", image_mode=None, label="Image (any picture)", elem_id="noising-input",
+                         sources=["upload", "clipboard"], height=320)
         image.preprocess = clear_upload_errors(image.preprocess)
         with gr.Column():
-            t = gr.Slider(0, noising.T - 1, value=EXAMPLES[0][1], step=1, label="Step t (0 = clean, 999 = pure noise)")
+            t = gr.Slider(0, noising.T - 1, value=EXAMPLES[0][1], step=1,
+                          label="Open at step t (0 = clean, 999 = pure noise)")
             run = gr.Button("Add noise", variant="primary")
             gr.Examples(EXAMPLES, inputs=[image, t], label="Examples (click one, then 'Add noise')")
-    with gr.Row():
-        side = gr.Plot(label="x_t under both schedules", show_label=False)
-        curves = gr.Plot(label="alpha-bar_t: linear vs cosine", show_label=False)
-    caption = gr.Markdown()
-    grid = gr.Plot(label="x_t at several steps", show_label=False)
+    view = scrub_view("x_t at every step, both schedules", elem_id="noising-view")
+    grid = gr.HTML(label="x_t at several steps", elem_id="noising-grid")
+    step_json = gr.JSON(visible=False)
+    step_btn = gr.Button(visible=False)
 
-    run.click(run_noising, [image, t], [side, curves, caption, grid], api_name="noising")
-    image.upload(run_noising, [image, t], [side, curves, caption, grid], api_name="noising_upload")
-    t.change(noising_step, [image, t], [side, curves, caption], api_name="noising_step", trigger_mode="always_last",
-             concurrency_id="lookup", concurrency_limit=4)  # no model: never queue behind one
+    # A quick check first: bad input shows its message once and the last good views stay on screen.
+    run.click(check_noising, [image, t], None, api_name="noising_check", queue=False).success(
+        run_noising, [image, t], [view, grid], api_name="noising")
+    image.upload(check_noising, [image, t], None, api_name="noising_upload_check", queue=False).success(
+        run_noising, [image, t], [view, grid], api_name="noising_upload")
+    # For gradio_client users: one step, computed on demand (the page itself never calls it).
+    step_btn.click(noising_step, [image, t], step_json, api_name="noising_step", concurrency_id="lookup",
+                   concurrency_limit=4)
