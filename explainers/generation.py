@@ -28,7 +28,6 @@ from explainers.next_token import (
     context_limit,
     encode_left,
 )
-from explainers.plots import ACCENT, MAIN, figure
 from explainers.text_input import check_number, clean_text
 
 MAX_NEW_TOKENS = 100
@@ -156,26 +155,3 @@ def cached_generation(*args, **kwargs) -> GenerationResult:
     finally:
         _LOOKUP_ONLY.reset(token)
 
-
-def passes_plot(result: GenerationResult, without_cache: GenerationResult | None = None):
-    """Tokens fed to the model at each forward pass: with the KV cache (1 after the first)
-    against without it (the whole growing context). Measured when `without_cache` is given."""
-    n = result.forward_passes
-    x = np.arange(1, n + 1)
-    if without_cache is not None:
-        other = np.array(without_cache.tokens_per_pass)
-    else:  # what a loop without the cache feeds: the prompt plus everything generated so far
-        other = result.prompt_tokens + np.arange(n)
-    cached = np.array(result.tokens_per_pass if result.use_cache else [result.prompt_tokens] + [1] * (n - 1))
-    fig = figure(7, 3.2)
-    ax = fig.add_subplot()
-    ax.step(x, other, where="mid", color=ACCENT, label=f"without KV cache: {int(other.sum())} tokens in total")
-    ax.step(x, cached, where="mid", color=MAIN, label=f"with KV cache: {int(cached.sum())} tokens in total")
-    ax.set_xlabel("forward pass (one per generated token)")
-    ax.set_ylabel("tokens fed to the model")
-    ax.set_ylim(0, max(other.max(), cached.max()) * 1.15 + 1)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left")
-    ax.set_title(f"{n} forward passes for {n} new tokens: the cache makes each pass after the first read 1 token",
-                 fontsize=9)
-    return fig

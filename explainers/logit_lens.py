@@ -16,8 +16,7 @@ import torch
 import models
 from explainers.attention import readable
 from explainers.cache import bounded_cache
-from explainers.next_token import check_decoder, context_limit, encode_left, visible
-from explainers.plots import CMAP, figure
+from explainers.next_token import check_decoder, context_limit, encode_left
 from explainers.text_input import check_number, clean_text
 
 MAX_TOP_K = 10
@@ -27,7 +26,7 @@ MAX_TOP_K = 10
 class LensResult:
     model: str
     context: list[str]  # readable tokens the model saw
-    layer_names: list[str]  # "embeddings", "block 1", ...
+    layer_names: list[str]  # "0 (embeddings)", "1", ..., "L": layers numbered as everywhere in the app
     tokens: list[list[str]]  # (layers + 1) x k readable top tokens, most likely first
     ids: np.ndarray  # (layers + 1, k)
     probs: np.ndarray  # (layers + 1, k)
@@ -63,35 +62,10 @@ def lens(text: str, model: str = "tiny-gpt", top_k: int = 5) -> LensResult:
     top_p, top_i = probs.topk(k, dim=-1)  # (layers + 1, k)
     final = int(out.logits[0, -1].argmax())
     tok = bundle.tokenizer
-    names = ["embeddings"] + [f"block {i}" for i in range(1, probs.shape[0])]
+    names = ["0 (embeddings)"] + [f"{i}" for i in range(1, probs.shape[0])]  # layers 1..L, as everywhere
     return LensResult(
         model=model, context=readable(tok, ids[0].tolist()), layer_names=names,
         tokens=[readable(tok, row) for row in top_i.tolist()], ids=top_i.numpy(), probs=top_p.numpy(),
         final_token=readable(tok, [final])[0], final_token_probs=probs[:, final].numpy(),
         distributions=probs.numpy(), truncated=n > ids.shape[1])
 
-
-def lens_plot(r: LensResult):
-    """Layers as rows (embeddings at the bottom, the output at the top), top tokens as cells,
-    coloured and annotated with their probability."""
-    layers, k = r.probs.shape
-    fig = figure(1.9 * k + 3.0, 0.55 * layers + 1.6)
-    ax_map, ax_line = fig.subplots(1, 2, width_ratios=[k, 1.2], sharey=True)
-    im = ax_map.imshow(r.probs, cmap=CMAP, vmin=0, vmax=1, aspect="auto", origin="lower")
-    for li in range(layers):
-        for j in range(k):
-            p = float(r.probs[li, j])
-            ax_map.text(j, li, f"{visible(r.tokens[li][j])}\n{p:.0%}" if p >= 0.005 else visible(r.tokens[li][j]),
-                        ha="center", va="center", fontsize=8, color="black" if p > 0.6 else "white")
-    ax_map.set_xticks(range(k), [f"#{j + 1}" for j in range(k)])
-    ax_map.set_yticks(range(layers), r.layer_names, fontsize=9)
-    ax_map.set_xlabel("rank of the token at that layer")
-    ax_map.set_ylabel("layer whose hidden state is read (bottom = input)")
-    ax_map.set_title(f"{r.model}: top {k} next tokens predicted from each layer", fontsize=10)
-    fig.colorbar(im, ax=ax_map, shrink=0.8, label="probability")
-    ax_line.plot(r.final_token_probs, np.arange(layers), marker="o")
-    ax_line.set_xlim(0, 1)
-    ax_line.set_xlabel(f"P({visible(r.final_token)})")
-    ax_line.set_title("final answer, layer by layer", fontsize=9)
-    ax_line.grid(alpha=0.3)
-    return fig

@@ -17,7 +17,6 @@ import torch
 import models
 from explainers.attention import readable
 from explainers.cache import bounded_cache
-from explainers.plots import ACCENT, MAIN, MUTED, figure
 from explainers.text_input import check_number, clean_text
 
 SHOWN = 20  # candidates listed by raw probability
@@ -145,51 +144,3 @@ def predict(text: str, model: str = "tiny-gpt", temperature: float = 1.0, top_k:
         probs_before=before.numpy(), probs_after=after.numpy(), n_kept=int((after > 0).sum()),
         sampling=s, truncated=n > ids.shape[1], n_input_tokens=n)
 
-
-def visible(token: str) -> str:
-    """Whitespace made visible, quoted so a bare space still shows."""
-    return "'" + token.replace(" ", "▁").replace("\n", "⏎").replace("\t", "⇥") + "'"
-
-
-def next_token_bars(r, highlight: int | None = None, max_rows: int = 25, title: str | None = None):
-    """Before and after the sampling controls, side by side as horizontal bars; tokens cut by
-    top-k / top-p are grey. `r` is a NextTokenResult or a generation Step (same candidate fields);
-    `highlight` marks one token id (e.g. the one that was sampled)."""
-    rows = min(len(r.ids), max_rows)
-    idx = list(range(rows))
-    if highlight is not None and highlight in r.ids and r.ids.index(highlight) >= rows:
-        idx[-1] = r.ids.index(highlight)  # the chosen token stays visible even when unlikely
-    labels = [visible(r.tokens[i]) for i in idx]
-    fig = figure(9, 1.2 + 0.3 * rows)
-    ax_b, ax_a = fig.subplots(1, 2, sharey=True)
-    y = np.arange(len(idx))
-    ax_b.barh(y, r.before[idx], color=MAIN)
-    colours = [ACCENT if r.kept[i] else MUTED for i in idx]
-    ax_a.barh(y, r.after[idx], color=colours)
-    ax_b.set_yticks(y, labels, fontsize=9, fontfamily="monospace")
-    ax_b.invert_yaxis()
-    for ax, vals in ((ax_b, r.before[idx]), (ax_a, r.after[idx])):
-        top = max(1e-6, float(vals.max()))
-        ax.set_xlim(0, min(1.0, top * 1.3))
-        for yi, v in zip(y, vals):
-            ax.text(v, yi, f" {v:.1%}" if v >= 0.0005 else " 0", va="center", fontsize=7)
-        ax.grid(axis="x", alpha=0.3)
-    for yi, i in zip(y, idx):
-        if not r.kept[i]:
-            ax_a.text(0, yi, "  cut", va="center", fontsize=7, color="#666666")
-    if highlight is not None and highlight in [r.ids[i] for i in idx]:
-        yi = [r.ids[i] for i in idx].index(highlight)
-        for ax in (ax_b, ax_a):
-            ax.axhspan(yi - 0.45, yi + 0.45, color=ACCENT, alpha=0.12, lw=0)
-        ax_b.get_yticklabels()[yi].set_fontweight("bold")
-    ax_b.set_xlabel("probability (softmax of the logits)")
-    ax_a.set_xlabel("probability sampled from (renormalised)")
-    s = r.sampling
-    ax_b.set_title("Before: the model's own distribution", fontsize=10)
-    knobs = "greedy: only the top token" if s.temperature == 0 else \
-        f"temperature {s.temperature:g}, top-k {s.top_k or 'off'}, top-p {s.top_p:g}"
-    ax_a.set_title(f"After: {knobs}", fontsize=10)
-    ax_b.set_ylabel("candidate next token ('▁' = space, '⏎' = newline)")
-    if title:
-        fig.suptitle(title, fontsize=10)
-    return fig

@@ -18,8 +18,7 @@ import models
 from explainers.attention import readable
 from explainers.cache import bounded_cache
 from explainers.generation import sample_loop
-from explainers.next_token import Sampling, check_decoder, context_limit, encode_left, visible
-from explainers.plots import MAIN, figure
+from explainers.next_token import Sampling, check_decoder, context_limit, encode_left
 from explainers.text_input import check_number, clean_text
 
 SAMPLE_TOKENS = 20
@@ -77,25 +76,3 @@ def progress(text: str, model: str = "tiny-gpt", top_k: int = 5, sample_tokens: 
     return ProgressResult(model, labels, steps, tokens, np.stack(probs), samples,
                           int(bundle.model.config.vocab_size))
 
-
-def progress_plot(r: ProgressResult):
-    """One small bar chart per checkpoint: the top next tokens and their probabilities."""
-    n, k = r.probs.shape
-    fig = figure(2.6 * n + 0.6, 0.35 * k + 1.6)
-    axes = fig.subplots(1, n, sharex=True, squeeze=False)[0]
-    right = min(1.0, float(r.probs.max()) * 1.35)  # shared scale, so step 0's flat guess is visibly tiny
-    for ax, label, toks, ps in zip(axes, r.labels, r.tokens, r.probs):
-        y = np.arange(k)
-        ax.barh(y, ps, color=MAIN)
-        ax.set_yticks(y, [visible(t) for t in toks], fontsize=9, fontfamily="monospace")
-        ax.invert_yaxis()
-        for yi, v in zip(y, ps):
-            ax.text(v, yi, f" {v:.1%}", va="center", fontsize=7)
-        ax.set_xlim(0, right)
-        ax.set_title(label, fontsize=10)
-        ax.set_xlabel("probability")
-        ax.grid(axis="x", alpha=0.3)
-    axes[0].set_ylabel("top next tokens")
-    fig.suptitle(f"{r.model}: the same prompt through training (uniform guess = 1/{r.vocab_size} = "
-                 f"{1 / r.vocab_size:.3%})", fontsize=10)
-    return fig

@@ -3,12 +3,14 @@ tiny-gpt, then the tab's endpoints through gradio_client (including bad inputs).
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
 
 import models
-from explainers import generation, logit_lens, next_token, training_progress
+from explainers import generation, logit_lens, next_token, next_token_views, training_progress
 from tests.conftest import call
 
 PROMPT = "To be, or not to"
@@ -65,14 +67,38 @@ def test_predict_refuses_bad_sampling(kw):
         next_token.predict(PROMPT, **kw)
 
 
-def test_bars_plot_has_labelled_axes_and_greys_out_cut_tokens():
+def _widths(html_: str) -> list[tuple[str, float]]:
+    """(series, width %) of every bar in a bars table, in order."""
+    return [(cls, float(w)) for cls, w in re.findall(r"nt-bar nt-(model|after)' style='width:([0-9.]+)%", html_)]
+
+
+def test_bars_share_one_axis_and_grey_out_cut_tokens_without_overlapping_text():
     r = next_token.predict(PROMPT, top_k=3)
-    fig = next_token.next_token_bars(r)
-    before, after = fig.axes[:2]
-    assert before.get_xlabel() and after.get_xlabel() and before.get_ylabel()
-    assert "'▁be'" in [t.get_text() for t in before.get_yticklabels()]
-    colours = {tuple(np.round(b.get_facecolor()[:3], 3)) for b in after.patches}
-    assert len(colours) == 2  # kept and cut
+    page = next_token_views.next_token_bars(r)
+    assert "'▁be'" in page and "top-k 3" in page and "one scale for both columns" in page
+    rows = page.split("<tbody>")[1].split("</tbody>")[0].split("<tr")[1:]
+    assert len(rows) == 20
+    kept = [row for row in rows if "nt-cut" not in row]
+    cut = [row for row in rows if "nt-cut" in row]
+    assert len(kept) == 3 and len(cut) == 17
+    for row in cut:  # greyed, says "cut" once, no orange bar and no "0" printed over it
+        assert row.count("cut</td>") == 1 and "nt-after" not in row and ">0%<" not in row and "0.0%" not in row
+    # one axis: a bar's width is its probability over the SAME top for both columns
+    top = next_token_views.bars_vmax(r)
+    assert top >= max(r.before.max(), r.after.max())
+    widths = _widths(page)
+    model = [w for c, w in widths if c == "model"]
+    after = [w for c, w in widths if c == "after"]
+    np.testing.assert_allclose(model, 100 * r.before[:20] / top, atol=0.06)
+    np.testing.assert_allclose(after, 100 * r.after[:3] / top, atol=0.06)
+
+
+def test_temperature_2_looks_flatter_on_the_shared_axis():
+    flat = next_token.predict(PROMPT, temperature=2.0)
+    widths = _widths(next_token_views.next_token_bars(flat))
+    top_model = next(w for c, w in widths if c == "model")
+    top_after = next(w for c, w in widths if c == "after")
+    assert top_after < top_model / 3  # the favourite's bar visibly shrinks (it did not on per-panel axes)
 
 
 # ---- generate --------------------------------------------------------------------------------
@@ -112,6 +138,33 @@ def test_generate_limits_and_left_truncation():
     assert r.truncated and "last 251" in r.note and r.prompt_tokens == 251
 
 
+def test_generation_is_one_scrubber_of_every_step_on_one_axis():
+    args = ("ROMEO:", "tiny-gpt", 7, 1.0, 0, 1.0, 5)
+    summary, steps, passes = next_token_views.generation_views(*args)
+    r = generation.generate(*args, True)
+    keys = re.findall(r'<div data-frame="([0-9]+)"', steps)
+    assert keys == [str(i) for i in range(1, 8)] and 'data-label="Step"' in steps and "data-play" in steps
+    tops = set(re.findall(r"one scale for both columns</td><td><div class='nt-axis' aria-hidden='true'>"
+                          r"(?:<span>[^<]*</span>){4}<span>([^<]*)</span>", steps))
+    assert len(tops) == 1  # every step's bars share one axis
+    for i, s in enumerate(r.steps, start=1):
+        frame = steps.split(f'<div data-frame="{i}"')[1].split("<div data-frame=")[0]
+        assert f"Step {i} of 7" in frame and "◀ drawn" in frame
+        assert frame.count("nt-chosen") == 1 and s.chosen_token in frame
+    assert "7 forward passes" in summary and "<svg" in passes and "<polyline" in passes
+    assert next_token_views.cached_generation_step(*args, 3) == next_token_views.step_html(
+        r, 3, max(next_token_views.bars_vmax(s) for s in r.steps))
+    with pytest.raises(ValueError, match="step must be between 1 and 7"):
+        next_token_views.cached_generation_step(*args, 8)
+
+
+def test_passes_chart_counts_whole_passes():
+    r = generation.generate("The king is", max_new_tokens=3, temperature=0)
+    chart = next_token_views.passes_chart(r)
+    assert all(f">{i}<" in chart for i in (1, 2, 3)) and ">1.5<" not in chart and ">2.5<" not in chart
+    assert f"{sum(r.tokens_per_pass)} with the cache" in chart
+
+
 def test_cached_generation_never_runs_the_model():
     args = ("The king is", "tiny-gpt", 6, 1.0, 0, 1.0, 11, True)
     generation.generate(*args)
@@ -131,14 +184,24 @@ def test_logit_lens_last_layer_is_the_models_distribution():
     np.testing.assert_allclose(r.distributions[-1], model_probs(PROMPT), atol=1e-5)
     np.testing.assert_allclose(r.distributions.sum(-1), 1, atol=1e-4)
     assert r.tokens[-1][0] == r.final_token == "▁be"
-    assert logit_lens.lens_plot(r).axes[0].get_ylabel()
+    assert r.layer_names[0] == "0 (embeddings)" and r.layer_names[1:] == [str(i) for i in range(1, layers + 1)]
+    page = next_token_views.lens_html(r)
+    rows = page.split("<tbody>")[1].split("<tr>")[1:]
+    assert len(rows) == layers + 1 and rows[0].startswith(f"<th scope='row'>{layers}</th>")  # output on top
+    assert rows[-1].startswith("<th scope='row'>0 (embeddings)</th>") and f"{r.probs[-1, 0]:.1%}" in rows[0]
 
 
 def test_training_progress_is_only_for_tiny_gpt():
     r = training_progress.progress("ROMEO:", sample_tokens=5)
     assert r.steps[:3] == [0, 200, 1000] and r.labels[-1].startswith("final") and len(r.samples) == 4
     assert r.probs[0, 0] < 0.05 < r.probs[-1, 0]  # random at step 0, confident at the end
-    assert training_progress.progress_plot(r).axes
+    page = next_token_views.progress_html(r)
+    assert page.count("<table") == 4 and all(label in page for label in r.labels)
+    # one scale for every checkpoint: step 0's flat guess is a sliver next to the final model's bar
+    widths = np.array([float(w) for w in re.findall(r'fv-bar" style="width:([0-9.]+)%', page)]).reshape(4, 5)
+    top = next(v for v in next_token_views.NICE if v >= r.probs.max())
+    np.testing.assert_allclose(widths, 100 * r.probs / top, atol=0.06)
+    assert widths[0].max() < 1 < widths[-1].max()
     with pytest.raises(ValueError, match="only available for tiny-gpt"):
         training_progress.progress("ROMEO:", "gpt2")
 
@@ -147,18 +210,31 @@ def test_training_progress_is_only_for_tiny_gpt():
 
 @pytest.mark.api
 def test_endpoints_answer(client):
-    plot, caption = call(client, "next_token", PROMPT, "tiny-gpt", 0.8, 10, 0.9)
-    assert plot and "be" in caption
+    bars, caption = call(client, "next_token", PROMPT, "tiny-gpt", 0.8, 10, 0.9)
+    assert "'▁be'" in bars and "nt-cut" in bars and "be" in caption
     gen = ("ROMEO:", "tiny-gpt", 5, 1.0, 0, 1.0, 0)
-    summary, step, html_, bars, passes = call(client, "generate", *gen)
-    assert "5 forward passes" in summary and bars and passes
+    summary, steps, passes = call(client, "generate", *gen)
+    assert "5 forward passes" in summary and steps.count("<div data-frame=") == 5 and "<svg" in passes
     misses = generation.generate.misses
-    context, step_bars = call(client, "generation_step", *gen, 3)
-    assert "Step 3 of 5" in context and step_bars
+    one = call(client, "generation_step", *gen, 3)
+    assert "Step 3 of 5" in one and "nt-bars" in one
+    assert one in steps  # the same view the page's Step slider shows
     assert generation.generate.misses == misses  # a lookup, not a model run
-    assert call(client, "logit_lens", PROMPT, "tiny-gpt")[0]
-    plot, md = call(client, "training_progress", PROMPT, "tiny-gpt")
-    assert plot and "final" in md
+    lens, md = call(client, "logit_lens", PROMPT, "tiny-gpt")
+    assert "nt-lens" in lens and "0 (embeddings)" in lens and "be" in md
+    view, md = call(client, "training_progress", PROMPT, "tiny-gpt")
+    assert view.count("<table") == 4 and "final" in md
+    table, chart = call(client, "kv_cache_comparison", *gen)
+    assert "with KV cache | 5 |" in table and chart.count("<polyline") == 2
+
+
+def test_examples_offer_only_models_that_can_run(tmp_path, monkeypatch):
+    from ui import next_token as ui_next_token
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))  # an empty cache, offline: no Hub model can load
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    ex = ui_next_token.examples()
+    assert {m for _, m in ex} == {"tiny-gpt"} and len(ex) == 3
 
 
 @pytest.mark.api
