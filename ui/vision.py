@@ -1,0 +1,191 @@
+"""The Vision tab: draw a digit, a Vision Transformer reads it (patch tokens, CLS attention per
+layer and head, rollout); the ViT watches tiny-ddpm decide a digit step by step; and the
+diffusion model turns your sketch into a clean digit (SDEdit)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from explainers import editing, editing_views, vision, vision_views
+from ui.common import explain, friendly_errors, scrub_view
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"  # vision/: python -m explainers.vision
+EXAMPLE_FILES = ["vision/heldout-2.png", "vision/heldout-5.png", "vision/heldout-8.png", "vision/sketch-4.png",
+                 "sklearn-flower.jpg"]
+DECIDED_EXAMPLES = [["a handwritten 7", 50, 3.0, 0], ["the number 3", 50, 3.0, 1], ["draw a zero", 50, 1.0, 2],
+                    ["", 50, 0.0, 3]]
+DIGIT_CHOICES = [("no label (unconditional)", "")] + [(str(d), str(d)) for d in range(10)]
+
+EXPLANATION = """
+**A transformer that reads pictures.** A Vision Transformer (ViT) does not see pixels one by one:
+it cuts the 28 x 28 image into a grid of small squares (*patches*, here 4 x 4 pixels, 49 of them),
+turns each patch into a vector, and reads them as a sequence of 49 tokens, exactly as a language
+model reads words. One extra token, **CLS**, carries no picture: after four layers of attention
+its vector is what the model classifies.
+
+**Attention over patches.** Each layer lets every token look at every other token (full
+attention, not causal: a picture has no "before"). The CLS token's attention, drawn on the digit,
+shows which patches it gathers from, per layer and head. *Rollout* multiplies the layers'
+attention (plus the residual path) to estimate how much each patch flows into CLS overall.
+
+**Draw**, or pick an example below, and press **Read it**. Then move the sliders: everything they
+show is already in the page (no waiting).
+"""
+
+DECIDED_EXPLANATION = """
+**When is the picture decided?** A diffusion model (tiny-ddpm) draws a digit in many small steps.
+At every step its current guess of the finished picture, *x0*, is shown to the ViT. The curve
+shows the ViT's probability for each digit across the steps: the identity of the digit is
+usually settled in the first few steps; the rest only sharpens strokes.
+"""
+
+SDEDIT_EXPLANATION = """
+**Sketch to digit (SDEdit).** Your drawing is pushed *forward* to step t (noise added, as in the
+Noising tab), then the diffusion model runs the *reverse* process from there, steered to the digit
+you choose. Small t: little noise, the result keeps your strokes. Large t: the drawing drowns in
+noise and only the chosen digit survives. The slider compares nine values of t; the ViT reads
+each result.
+"""
+
+
+def _example(name: str) -> str:
+    return str(EXAMPLES_DIR / name)
+
+
+def _read(image):
+    r = vision.classify(image)
+    return (vision_views.verdict(r.probs), vision_views.prediction_bars(r.probs), vision_views.tokens_html(r),
+            vision_views.attention_scrubber(r), vision_views.patch_scrubber(r))
+
+
+@friendly_errors
+def read_sketch(sketch):
+    """Classify a Sketchpad drawing (its flattened composite)."""
+    return (*_read(sketch), "sketch")
+
+
+@friendly_errors
+def read_upload(image):
+    """Classify an uploaded picture or an example (a cleared picture clears the views)."""
+    if image is None:
+        return "Draw a digit, or pick an example.", "", "", "", "", "sketch"
+    return (*_read(image), "upload")
+
+
+@friendly_errors
+def read_live(sketch):
+    """While drawing: only the verdict and the bars (one small pass; a blank canvas says so)."""
+    try:
+        r = vision.classify(sketch)
+    except ValueError as e:
+        return str(e), "", "sketch"
+    return vision_views.verdict(r.probs), vision_views.prediction_bars(r.probs), "sketch"
+
+
+@friendly_errors
+def run_decided(prompt: str, steps: int, guidance: float, seed: int, progress=gr.Progress()):
+    d = vision.decided(prompt, steps, guidance, seed,
+                       progress=lambda i, n: progress((i, n), desc="denoising", unit="steps"))
+    return vision_views.decided_summary(d), vision_views.decided_view(d)
+
+
+@friendly_errors
+def run_sketch_to_digit(sketch, upload, source: str, digit: str, guidance: float, seed: int,
+                        progress=gr.Progress()):
+    """SDEdit the picture read last: the drawing, or the uploaded / example picture."""
+    image = upload if source == "upload" and upload is not None else sketch
+    runs = editing.sketch_sweep(image, digit, 50, guidance, seed,
+                                progress=lambda i, n: progress((i, n), desc="one run per t", unit="runs"))
+    return editing_views.sweep_summary(runs), editing_views.sweep_view(runs)
+
+
+INPAINT_EXPLANATION = """
+**Inpainting.** Part of the digit (orange) is replaced by pure noise; the reverse process fills it
+in while the rest is put back at every step, noised to that step's level, so the new strokes join
+the kept ones (the RePaint recipe). Choose which part to erase and what digit to steer toward.
+"""
+
+
+@friendly_errors
+def run_inpaint(sketch, upload, source: str, region: str, digit: str, guidance: float, seed: int):
+    """Inpaint the picture read last (the drawing, or the uploaded / example picture)."""
+    image = upload if source == "upload" and upload is not None else sketch
+    r = editing.inpaint(image, region, digit, 50, guidance, seed)
+    top = int(r.vit_probs.argmax())
+    asked = f"toward a **{r.label}**" if r.label is not None else "with **no label**"
+    return (f"Filled the {region} {asked}: the ViT reads the result as a **{top}** ({r.vit_probs[top]:.0%}). "
+            f"{len(r.timesteps)} steps in {r.seconds:.1f} s.", editing_views.inpaint_view(r))
+
+
+def build(demo: gr.Blocks) -> None:
+    explain(EXPLANATION)
+    with gr.Row():
+        with gr.Column(scale=1):
+            sketch = gr.Sketchpad(label="Draw a digit (mouse or finger)", type="numpy", image_mode="RGBA",
+                                  canvas_size=(280, 280), format="png",
+                                  brush=gr.Brush(default_size=18, colors=["#000000"], color_mode="fixed"),
+                                  elem_id="vision-sketch")
+            read = gr.Button("Read it", variant="primary")
+        with gr.Column(scale=1):
+            upload = gr.Image(label="...or upload / pick a picture", type="numpy", sources=["upload", "clipboard"],
+                              image_mode="RGBA", height=280)
+            gr.Examples([[_example(f)] for f in EXAMPLE_FILES], inputs=upload,
+                        label="Examples: held-out digits (never trained on), a sketch, a photo (not a digit)")
+        with gr.Column(scale=1):
+            verdict = gr.Markdown("Draw a digit, or pick an example.", elem_id="vision-verdict")
+            bars = gr.HTML(label="Prediction", elem_id="vision-bars")
+    tokens = gr.HTML(label="Patch tokens", elem_id="vision-tokens")
+    att = scrub_view("CLS attention per layer and head", elem_id="vision-attention")
+    patch = scrub_view("Where one patch looks", elem_id="vision-patch")
+
+    with gr.Accordion("When is the picture decided? (tiny-ddpm + the ViT)", open=True):
+        gr.Markdown(DECIDED_EXPLANATION, elem_classes="explain")
+        with gr.Row():
+            prompt = gr.Textbox(label="Prompt for tiny-ddpm", value=DECIDED_EXAMPLES[0][0], scale=3, max_length=300)
+            steps = gr.Slider(10, 100, value=50, step=1, label="Steps (DDIM)")
+            guidance = gr.Slider(0, 10, value=3.0, step=0.5, label="Guidance")
+            seed = gr.Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed")
+        run = gr.Button("Denoise and read every step")
+        gr.Examples(DECIDED_EXAMPLES, inputs=[prompt, steps, guidance, seed], label="Examples")
+        dsummary = gr.Markdown()
+        dview = scrub_view("The ViT's reading of x0 at each step", elem_id="vision-decided")
+
+    with gr.Accordion("Sketch to digit: diffusion edits your drawing (SDEdit)", open=True):
+        gr.Markdown(SDEDIT_EXPLANATION, elem_classes="explain")
+        with gr.Row():
+            digit = gr.Dropdown(DIGIT_CHOICES, value="8", label="Turn it into")
+            sguidance = gr.Slider(0, 10, value=3.0, step=0.5, label="Guidance")
+            sseed = gr.Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed")
+        go = gr.Button("Turn my drawing into a digit")
+        gr.Examples([[_example("vision/sketch-4.png"), "9", 3.0, 0], [_example("vision/heldout-2.png"), "7", 3.0, 0]],
+                    inputs=[upload, digit, sguidance, sseed], label="Examples (fill the picture above)")
+        ssummary = gr.Markdown()
+        sview = scrub_view("The drawing, noised to t and denoised", elem_id="vision-sdedit")
+
+    with gr.Accordion("Inpainting: erase part of the digit, diffusion fills it in", open=False):
+        gr.Markdown(INPAINT_EXPLANATION, elem_classes="explain")
+        with gr.Row():
+            region = gr.Dropdown(list(editing.REGIONS), value="top half", label="Erase")
+            idigit = gr.Dropdown(DIGIT_CHOICES, value="", label="Steer toward")
+            iseed = gr.Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed")
+        fill = gr.Button("Erase and fill in")
+        gr.Examples([[_example("vision/heldout-8.png"), "top half", "", 0],
+                     [_example("vision/heldout-5.png"), "bottom half", "3", 0]],
+                    inputs=[upload, region, idigit, iseed], label="Examples (fill the picture above)")
+        isummary = gr.Markdown()
+        iview = scrub_view("Inpainting, step by step", elem_id="vision-inpaint")
+
+    source = gr.State("sketch")  # which picture SDEdit uses: the one read last
+    ev = dict(concurrency_id="cpu_model", concurrency_limit=2)
+    outs = [verdict, bars, tokens, att, patch, source]
+    read.click(read_sketch, sketch, outs, api_name="classify", **ev)
+    upload.change(read_upload, upload, outs, api_name="classify_upload", **ev)
+    sketch.change(read_live, sketch, [verdict, bars, source], api_name="classify_live", trigger_mode="always_last",
+                  concurrency_id="lookup", concurrency_limit=4, show_progress="hidden")
+    run.click(run_decided, [prompt, steps, guidance, seed], [dsummary, dview], api_name="decided", **ev)
+    go.click(run_sketch_to_digit, [sketch, upload, source, digit, sguidance, sseed], [ssummary, sview],
+             api_name="sketch_to_image", **ev)
+    fill.click(run_inpaint, [sketch, upload, source, region, idigit, sguidance, iseed], [isummary, iview],
+               api_name="inpaint", **ev)
