@@ -15,8 +15,8 @@ Sections (medians over several runs; ratios to a floor measured in the same run)
                  own   everyone runs their own input: varied sentences, prompts, sampling
                        settings, digits and seeds, generated programmatically
                each: p50 / p95 / max wait from press to result, errors, peak server memory
-  scrub        Chromium (Playwright): run Denoising, then press ArrowLeft on every scrubber
-               slider (`explainers.frames.scrubber`, `input[data-scrub]`) on the tab: key press ->
+  scrub        Chromium (Playwright): run each tab once (Denoising first), then press ArrowLeft on every
+               scrubber slider (`explainers.frames.scrubber`, `input[data-scrub]`) on it: key press ->
                new frame on screen (page clock, first animation frame after the change), p50 / p95,
                and the number of /gradio_api requests while scrubbing (goal: none)
   click        Chromium: click -> result drawn, for attention, next token, noising and 50-step
@@ -79,25 +79,40 @@ def pct(xs, q):
 
 
 class Server:
-    def __init__(self):
-        self.port = free_port()
+    def __init__(self, attempts: int = 3):
         env = dict(os.environ, HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False")
-        self.t0 = time.perf_counter()
-        self.proc = subprocess.Popen([sys.executable, "app.py", "--port", str(self.port)], cwd=ROOT, env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.url = f"http://127.0.0.1:{self.port}/"
+        for attempt in range(attempts):  # on a busy machine gradio's own 3 s check of localhost can fail
+            self.t0 = time.perf_counter()
+            if self._start(env) or attempt == attempts - 1:
+                break
+        if self.proc.poll() is not None:
+            self.log.seek(0)
+            raise RuntimeError("app.py did not start:\n" + self.log.read().decode(errors="replace")[-3000:])
+        self.ready_after = time.perf_counter() - self.t0
+        try:
+            self.client = connect(self.url)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, env: dict) -> bool:
+        import tempfile
         import urllib.request
 
-        while True:
+        self.port = free_port()
+        self.log = tempfile.TemporaryFile()  # the server's output, shown if it dies before it is ready
+        self.proc = subprocess.Popen([sys.executable, "app.py", "--port", str(self.port)], cwd=ROOT, env=env,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.url = f"http://127.0.0.1:{self.port}/"
+        while self.proc.poll() is None and time.perf_counter() - self.t0 < 600:
             try:
-                urllib.request.urlopen(self.url, timeout=1)
-                break
+                urllib.request.urlopen(self.url, timeout=5)
+                return True
             except OSError:
-                time.sleep(0.1)
-        self.ready_after = time.perf_counter() - self.t0
-        from gradio_client import Client
-
-        self.client = Client(self.url, verbose=False)
+                time.sleep(0.5)
+        if self.proc.poll() is None:
+            self.proc.kill()
+        return False
 
     def call(self, api: str, *args, timeout: float = 600):
         return self.client.submit(*args, api_name="/" + api).result(timeout=timeout)
@@ -112,6 +127,19 @@ class Server:
     def close(self):
         self.proc.terminate()
         self.proc.wait(20)
+
+
+def connect(url: str, tries: int = 5):
+    """A gradio_client Client (its config request can time out while the server is still busy)."""
+    from gradio_client import Client
+
+    for i in range(tries):
+        try:
+            return Client(url, verbose=False)
+        except Exception:  # noqa: BLE001
+            if i == tries - 1:
+                raise
+            time.sleep(2)
 
 
 def timed(fn, *a, **k) -> float:
@@ -247,11 +275,9 @@ def peak_memory(s: Server):
 
 def classroom_round(s: Server, inputs: list[tuple[str, tuple]]) -> dict:
     """Every client presses at the same moment (a barrier), one request each; wait = press -> result."""
-    from gradio_client import Client
-
     n = len(inputs)
     with ThreadPoolExecutor(n) as ex:  # connect first: only the presses are timed
-        clients = list(ex.map(lambda _: Client(s.url, verbose=False), range(n)))
+        clients = list(ex.map(lambda _: connect(s.url), range(n)))
     go = threading.Barrier(n)
     waits: dict[str, list[float]] = {api: [] for api in CLASS_APIS}
     errors: list[str] = []
@@ -295,7 +321,7 @@ def bench_classroom(s: Server, students: int = 30) -> dict:
 
 # Tabs whose scrubbers are measured: (tab, the button that runs it). A tab with no scrubber yet is reported so.
 SCRUB_TABS = [("Denoising", "Denoise"), ("Attention", "Show attention"), ("Next token", "Generate"),
-              ("Noising", "Add noise")]
+              ("Noising", "Add noise"), ("Side by side", "Race: run both, measured"), ("Text to image", "Generate")]
 
 
 def bench_scrub(s: Server, presses: int = 30) -> dict:

@@ -125,8 +125,8 @@ def scrub(page, slider, presses: int = 30, timeout_ms: int = 2000) -> dict:
 def scrub_tab(page, tab: str, button: str, presses: int = 30, timeout_ms: int = 300_000) -> dict:
     """Run a tab once (its main button), then scrub every visible scrubber slider on it."""
     open_tab(page, tab)
-    page.get_by_role("button", name=button, exact=True).first.click()
-    panel = page.locator("[role=tabpanel]:visible")
+    panel = page.locator("[role=tabpanel]:visible").first  # the tab's own panel (several tabs have "Generate")
+    panel.get_by_role("button", name=button, exact=True).first.click()
     sliders = panel.locator("[data-scrubber] input[data-scrub]:visible")
     sliders.first.wait_for(timeout=timeout_ms)
     page.wait_for_timeout(500)  # let the run's outputs settle
