@@ -16,7 +16,7 @@ import threading
 
 import gradio as gr
 
-from ui import attention, compare, denoising, next_token, noising
+from ui import attention, compare, denoising, lesson, next_token, noising
 from ui.common import CSS, THEME
 
 TITLE = "Transformers vs Diffusion: an interactive explainer"
@@ -32,7 +32,8 @@ this computer, with no network: type your own input and look inside.
 def build() -> gr.Blocks:
     with gr.Blocks(title=TITLE) as blocks:
         gr.Markdown(INTRO)
-        with gr.Tabs():
+        link_note = gr.Markdown(visible=False, elem_id="link-note")  # ?tab= / ?lesson= values it ignored
+        with gr.Tabs(elem_id="main-tabs") as tabs:
             with gr.Tab("Attention", id="attention"):
                 attention.build(blocks)
             with gr.Tab("Next token", id="next_token"):
@@ -43,6 +44,9 @@ def build() -> gr.Blocks:
                 denoising.build(blocks)
             with gr.Tab("Side by side", id="compare"):
                 compare.build(blocks)
+            with gr.Tab("Lesson", id="lesson"):  # a guided walk through the article, step by step
+                lesson_ui = lesson.build(blocks)
+        lesson.wire_links(blocks, tabs, lesson_ui, link_note)  # ?tab=<id> and ?lesson=N
     blocks.queue(default_concurrency_limit=2, max_size=128)
     return blocks
 

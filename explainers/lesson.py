@@ -1,0 +1,226 @@
+"""The guided lesson: the article's ideas in its order, as data (no gradio, no models).
+
+Each step says what to look at in two or three plain sentences, asks the learner to predict
+what the view will show (one correct choice), and explains why on reveal. `view` names the
+function in `explainers.lesson_views` that renders the step's live view with fixed inputs;
+`tab` is the tab where the learner can keep exploring. Written for this app from the ideas of
+`transformers-vs-diffusion.txt` (facts carried over, wording our own).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LessonStep:
+    title: str
+    text: str  # two or three plain sentences
+    question: str
+    choices: tuple[str, ...]
+    answer: int  # index of the one correct choice
+    reveal: str  # why: shown after the learner commits to an answer
+    view: str  # name of the view function in explainers.lesson_views
+    tab: str  # the tab id to explore further
+
+
+STEPS: tuple[LessonStep, ...] = (
+    LessonStep(
+        "Text becomes tokens",
+        "A language model never sees letters or words directly. A tokenizer first cuts the text into pieces "
+        "from a fixed vocabulary, and each piece becomes a number (its id) that the model looks up as a vector.",
+        "How does the tokenizer treat a long, less common word such as 'unbelievably'?",
+        ("It keeps it as one token, like every word",
+         "It cuts it into several smaller pieces it knows",
+         "It drops it, because it is not in the vocabulary"),
+        1,
+        "The vocabulary holds frequent words whole and builds rarer ones from pieces (sub-words), so any text can "
+        "be written with a few tens of thousands of tokens and nothing is ever dropped. Two models with different "
+        "vocabularies cut the same sentence differently.",
+        "tokens_view", "attention"),
+    LessonStep(
+        "Where a token sits: positional encoding",
+        "A Transformer reads all its tokens at the same time, so attention alone cannot tell 'dog bites man' from "
+        "'man bites dog'. The fix is to add a second vector to each token that depends only on its position.",
+        "The token 'the' appears at position 1 and again at position 6. Before the first layer, are its two "
+        "vectors identical?",
+        ("Yes: the same token always gets the same vector",
+         "No: the position vector added to it differs, so the two vectors differ",
+         "No: the model gives each occurrence a random vector"),
+        1,
+        "The token's own embedding is the same both times, but a learned position embedding is added, and the "
+        "table has a different row for every position. Nearby positions get similar rows, far ones less similar, "
+        "which is how order reaches the model. Nothing here is random: the same input always gives the same vectors.",
+        "positions_view", "attention"),
+    LessonStep(
+        "Self-attention: every token looks at the others",
+        "In each layer every token computes how relevant every other token is to it and takes a weighted mix of "
+        "their vectors. Each layer has several heads, each free to learn its own way of looking.",
+        "In a trained model, how does a typical head spread a token's attention?",
+        ("Evenly over all the tokens", "Mostly onto a few tokens, a different pattern per head",
+         "Only onto the token itself"),
+        1,
+        "Heads learn sharp, specialised patterns: some look at the previous or next token, some at the "
+        "punctuation or the [SEP] token, some link words that belong together. An even spread would mix everything "
+        "into a blur and carry no information. Move the Layer and Head sliders to compare them.",
+        "attention_view", "attention"),
+    LessonStep(
+        "The 'bank' example: context changes meaning",
+        "The word 'bank' means one thing next to 'river' and another next to 'money'. Attention lets each word "
+        "take in its neighbours, so the vector for 'bank' can change with the sentence around it.",
+        "Compare the vector of 'bank' in a river sentence and in a money sentence. Going from the embedding layer "
+        "to the last layer, do the two vectors become...",
+        ("More alike", "Less alike", "Exactly the same at every layer"),
+        1,
+        "At the embedding layer the two are almost the same vector (same token; only its position differs). Layer "
+        "after layer, attention mixes in 'river' or 'money', and the two 'bank' vectors drift apart. A control "
+        "sentence where 'bank' keeps its money sense stays closer to the money one.",
+        "bank_view", "attention"),
+    LessonStep(
+        "The feed-forward layer: each token on its own",
+        "After attention, every block sends each token's vector through a small two-layer network. It widens the "
+        "vector, keeps the hidden units that switch on, narrows it again and adds the result back.",
+        "While the feed-forward layer works on one token, what does it look at?",
+        ("Every token in the sentence, like attention", "Only that one token's vector",
+         "Only the token just before it"),
+        1,
+        "The same small network is applied to every position separately: running it on one vector alone gives "
+        "exactly the same output. Mixing tokens is attention's job; the feed-forward layer transforms what "
+        "attention gathered, and the logit lens shows it nudging the model's guess for the next token.",
+        "feed_forward_view", "next_token"),
+    LessonStep(
+        "Next-token probabilities and sampling",
+        "A generating Transformer ends with a probability for every token of its vocabulary: which one comes next? "
+        "Sampling draws one of them, and temperature reshapes the odds before the draw.",
+        "Raise the temperature from 1 to 2. What happens to the share of the most likely token?",
+        ("It grows: the favourite wins more often", "It shrinks: the odds become flatter",
+         "Nothing: temperature only changes the speed"),
+        1,
+        "Temperature divides the scores (logits) before the softmax. Above 1 the differences shrink, so the "
+        "favourite loses share and unlikely tokens gain: the text gets more surprising. Below 1 it sharpens, and "
+        "at 0 the model always takes the top token.",
+        "next_token_view", "next_token"),
+    LessonStep(
+        "One token at a time, and what it costs",
+        "The model writes by predicting one token, appending it, and running again on the longer text. Every new "
+        "token needs one more pass through the whole network.",
+        "To write 20 new tokens, how many forward passes does the model make?",
+        ("1: it writes the whole answer at once", "20: one pass per new token", "400: twenty passes per token"),
+        1,
+        "Generation is autoregressive: pass k produces token k, which is needed before pass k + 1 can start. A KV "
+        "cache saves re-reading the earlier tokens, not passes. Longer contexts also cost more per pass, because "
+        "attention compares every pair of tokens: its cost grows with the square of the length.",
+        "generation_view", "next_token"),
+    LessonStep(
+        "Diffusion starts with noise: the forward process",
+        "To train a diffusion model, real images are corrupted by adding Gaussian noise in many small steps. By "
+        "the last step nothing of the picture is left.",
+        "At the last step (t = 999 of 1,000), how much of the original digit is still visible?",
+        ("About half of it", "Practically none: it is pure noise", "All of it, just darker"),
+        1,
+        "The signal is scaled by the square root of alpha-bar, which falls to almost zero at the last step, while "
+        "the noise grows to full strength. The model is trained to predict the noise that was added at any t, "
+        "which is exactly what it needs to undo the process.",
+        "noising_view", "noising"),
+    LessonStep(
+        "Denoising, step by step",
+        "Generation runs the process backwards: start from pure noise and, at each step, let the model predict "
+        "the noise and remove part of it. The predicted clean image is visible at every step.",
+        "How does the picture appear during the steps?",
+        ("Stroke by stroke, from the top of the image down", "All at once at the very last step",
+         "The whole image at once: a rough shape first, details later"),
+        2,
+        "Every step refines the whole image in parallel. The rough layout of the digit is settled in the noisy "
+        "early steps; later steps sharpen edges and clean the background. That is the opposite of a "
+        "Transformer's left-to-right writing.",
+        "denoising_view", "denoising"),
+    LessonStep(
+        "The prompt and guidance steer the noise",
+        "The prompt does not paint the image; at every step it pulls the denoising towards pictures that match "
+        "it. Guidance sets how hard: the model predicts the noise with and without the prompt and pushes the "
+        "result further in the prompt's direction.",
+        "Same seed, same noise, prompt 'a handwritten 7'. With guidance 0 (prompt ignored), what comes out?",
+        ("Always a 7", "A digit, but not necessarily a 7", "Nothing: noise stays noise without a prompt"),
+        1,
+        "At guidance 0 only the unconditional prediction is used, so the model draws whatever digit this noise "
+        "leads to. From guidance 1 up the prompt steers each step, and the 7 appears from the same start.",
+        "guidance_view", "denoising"),
+    LessonStep(
+        "Text to image: cross-attention ties words to places",
+        "A text-to-image model reads the prompt with a Transformer text encoder. Inside the denoiser, "
+        "cross-attention lets every patch of the image look at every word of the prompt.",
+        "For the prompt 'a red 3 on a blue background', which patches attend most to the word '3'?",
+        ("Patches in the corners", "The patches where the digit's strokes appear", "Every patch equally"),
+        1,
+        "Cross-attention maps show each word's influence over the image: the digit word lights up where the "
+        "strokes form, the colour words where their colour goes. Averaged over steps, layers and heads, they show "
+        "where each word was used.",
+        "text_to_image_view", "text_to_image"),
+    LessonStep(
+        "Latents: diffusing a smaller picture",
+        "Latent diffusion first trains an autoencoder that squeezes an image into a small grid of numbers and "
+        "back. The diffusion runs on that small grid, and only the final result is decoded to pixels.",
+        "Why denoise in the latent space instead of on the pixels?",
+        ("The pictures come out sharper", "Every step handles far fewer numbers, so it is much cheaper",
+         "The latent space needs no noise"),
+        1,
+        "The latent keeps what matters for the picture in a fraction of the numbers, and every one of the many "
+        "denoising steps runs at that size. The autoencoder runs only once, at the end, to turn the latent into "
+        "pixels.",
+        "latents_view", "text_to_image"),
+    LessonStep(
+        "Transformers that see, and that diffuse",
+        "The families borrow from each other. A Vision Transformer cuts an image into square patches and treats "
+        "them as tokens; a Diffusion Transformer replaces the U-Net inside a diffusion model with Transformer blocks.",
+        "What plays the role of the tokens in a Vision Transformer?",
+        ("The pixels, one token each", "Square patches of the image", "The words of a caption"),
+        1,
+        "The image is cut into a grid of patches, each flattened into a vector with a position embedding: from "
+        "there it is the same attention machinery as for words. This app's text-to-image model is a small "
+        "Diffusion Transformer: its denoiser attends over latent patches.",
+        "vision_view", "vision"),
+    LessonStep(
+        "The two families side by side",
+        "A Transformer writes its output one token after another; a diffusion model refines its whole output "
+        "over many steps. The numbers below come from the runs of the earlier steps of this lesson.",
+        "Which model needs more forward passes when its output gets longer?",
+        ("The Transformer: one pass per token", "The diffusion model: one pass per pixel", "Neither"),
+        0,
+        "The Transformer's number of passes equals the number of tokens it writes. The diffusion model's equals "
+        "its number of denoising steps, whatever the image size: a bigger image makes each pass more expensive, "
+        "not more numerous.",
+        "side_by_side_view", "compare"),
+    LessonStep(
+        "What goes wrong depends on the architecture",
+        "Failures are built into each design. A language model predicts likely text, not true text, so it can be "
+        "fluent and wrong. A diffusion model given too few steps or too strong a guidance leaves visible artifacts.",
+        "Ask the Shakespeare-trained tiny-gpt 'The capital of France is'. What will it write?",
+        ("'Paris', because it is a well-known fact", "Nothing: it refuses to answer",
+         "A fluent, Shakespeare-like continuation that does not answer"),
+        2,
+        "The model learned which tokens tend to follow which in its training text; nothing in it checks facts. It "
+        "writes plausible play dialogue with high confidence in some tokens, which is what a hallucination looks "
+        "like at a small scale. The diffusion side fails differently: with few steps the image stays rough, with "
+        "too much guidance it becomes harsh and over-saturated.",
+        "failures_view", "compare"),
+)
+
+
+def step(n: int) -> LessonStep:
+    """Step n, counted from 1 as on the page."""
+    if isinstance(n, bool) or not isinstance(n, (int, float)) or int(n) != n:
+        raise ValueError(f"The step must be a whole number from 1 to {len(STEPS)}, not {str(n)[:20]!r}.")
+    if not 1 <= int(n) <= len(STEPS):
+        raise ValueError(f"The lesson has steps 1 to {len(STEPS)}; there is no step {int(n)}.")
+    return STEPS[int(n) - 1]
+
+
+def parse_step(value: object) -> tuple[int | None, str]:
+    """A step number from a link's text ('4'); (None, why) when it is not a valid step."""
+    s = str(value).strip()[:20]
+    if not s.isdigit():
+        return None, f"'lesson={s}' is not a step number; the lesson has steps 1 to {len(STEPS)}."
+    n = int(s)
+    if not 1 <= n <= len(STEPS):
+        return None, f"The lesson has steps 1 to {len(STEPS)}; 'lesson={n}' was ignored."
+    return n, ""

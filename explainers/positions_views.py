@@ -1,0 +1,58 @@
+"""Views of explainers.positions: the numbers, a similarity curve and two heat images (HTML)."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+
+from explainers import frames
+from explainers.positions import PositionResult, same_word
+
+BLUE, VERMILLION = "#0072b2", "#d55e00"
+
+
+def _strip(v: np.ndarray, cols: int = 16) -> np.ndarray:
+    """(D,) -> (D / cols, cols) so a long vector fits a small picture."""
+    d = len(v) - len(v) % cols
+    return np.asarray(v[:d]).reshape(-1, cols)
+
+
+def position_view(r: PositionResult) -> str:
+    a, b = r.positions
+    lim = float(max(np.abs(r.vector_a).max(), np.abs(r.vector_b).max()))
+    pics = "".join(
+        frames.figure_tag(frames.heat_uri(_strip(v), -lim, lim, frames.DIVERGING), cap, alt, 160)
+        for v, cap, alt in (
+            (r.vector_a, f"'{r.token}' at position {a}",
+             f"The {len(r.vector_a)} numbers of '{r.token}' at position {a}, blue negative, red positive"),
+            (r.vector_b, f"'{r.token}' at position {b}",
+             f"The same token at position {b}: the pattern differs, cosine similarity {r.cosine:.2f}"),
+            (r.vector_b - r.vector_a, "the difference",
+             f"Position {b} minus position {a}: what the position embeddings change")))
+    xs = np.arange(len(r.cosine_curve))
+    chart = frames.line_svg([dict(label=f"'{r.token}' at {a} vs at p", x=xs, y=r.cosine_curve, color=BLUE, dots=False)],
+                            xlabel="position p", ylabel="cosine similarity",
+                            title=f"'{r.token}' at position {a} vs the same token at every position",
+                            width=440, height=220, points=[(b, r.cosine, VERMILLION)], vline=a)
+    sim = frames.figure_tag(frames.heat_uri(r.position_similarity, -1, 1, frames.DIVERGING),
+                            f"position vs position (first {len(xs)})",
+                            f"Cosine similarity between the position vectors of positions 0 to {len(xs) - 1}: "
+                            "a bright diagonal band, so nearby positions get similar vectors", 200)
+    mat = frames.figure_tag(frames.heat_uri(r.matrix.T, cmap=frames.DIVERGING), "the position embedding table",
+                            f"The position embedding matrix: {len(xs)} positions (across) by {r.matrix.shape[1]} "
+                            "numbers (down)", 260)
+    split = (f" '{r.word}' splits into several tokens; its first token '{r.token}' is used." if r.split else "")
+    norm = " (then a LayerNorm, as minilm does)" if r.model == "minilm" else ""
+    return (f'<div class="lv-pos"><p><b>{html.escape(r.model)}</b>: token <code>{html.escape(r.token)}</code> '
+            f"+ position embedding{norm}. Without positions both vectors would be identical (cosine 1.00); with "
+            f"them, position {a} vs {b} gives cosine <b>{r.cosine:.3f}</b>.{html.escape(split)}</p>"
+            f'<div style="display:flex;flex-wrap:wrap;gap:8px 16px">{pics}</div>{chart}'
+            f'<div style="display:flex;flex-wrap:wrap;gap:8px 16px">{sim}{mat}</div>'
+            f'<p class="caption">The model has {r.n_positions} positions; the pictures show the first {len(xs)}. '
+            "Colour scale RdBu: blue negative, white zero, red positive.</p></div>")
+
+
+def positions_html(word: str = "the", position_a: int = 1, position_b: int = 6, model: str = "tiny-gpt") -> str:
+    """API-friendly: compute and render in one call."""
+    return position_view(same_word(word, position_a, position_b, model))

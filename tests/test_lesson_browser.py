@@ -1,0 +1,42 @@
+"""Browser: a lesson link opens the Lesson tab at its step; Next moves on; a bad link is a note."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_browser import browser, page  # noqa: F401 - shared fixtures (offline check included)
+
+pytestmark = pytest.mark.browser
+
+
+def _header(page) -> str:  # noqa: F811
+    return page.locator("#lesson-header").inner_text(timeout=120_000)
+
+
+def test_lesson_link_opens_step_3_and_next_moves_to_4(page, app_url):  # noqa: F811
+    page.goto(app_url + "?lesson=3", wait_until="networkidle", timeout=120_000)
+    page.wait_for_function("() => (document.querySelector('#lesson-header')||{}).innerText?.includes('Step 3 of')",
+                           timeout=240_000)
+    tab = page.get_by_role("tab", name="Lesson", exact=True).first
+    assert tab.get_attribute("aria-selected") == "true"
+    assert "Step 3 of" in _header(page)
+    page.get_by_role("button", name="Next ▶").click()
+    page.wait_for_function("() => document.querySelector('#lesson-header').innerText.includes('Step 4 of')",
+                           timeout=240_000)
+    assert "lesson=4" in page.url  # the address bar follows the step (written in the browser)
+    # predict, then reveal: the view appears only after the reveal
+    assert not page.locator("#lesson-view").is_visible()
+    page.locator("#lesson-answer").get_by_role("radio").nth(1).check()
+    page.get_by_role("button", name="Reveal", exact=True).click()
+    page.wait_for_function("() => document.querySelector('#lesson-reveal-text')?.innerText.includes('Right')",
+                           timeout=240_000)
+    assert page.locator("#lesson-view svg").count() >= 1
+
+
+def test_bad_link_values_are_ignored_with_a_note(page, app_url):  # noqa: F811
+    page.goto(app_url + "?tab=nowhere&lesson=99", wait_until="networkidle", timeout=120_000)
+    page.wait_for_function("() => (document.querySelector('#link-note')||{}).innerText?.includes('ignored')",
+                           timeout=240_000)
+    note = page.locator("#link-note").inner_text()
+    assert "nowhere" in note and "99" in note
+    page.get_by_role("tab", name="Attention", exact=True).first.wait_for(timeout=60_000)
