@@ -122,9 +122,11 @@ def scrub(page, slider, presses: int = 30, timeout_ms: int = 2000) -> dict:
                 max_ms=max(xs) if xs else float("nan"), server_requests=len(calls), goal_p95_ms=50)
 
 
-def scrub_tab(page, tab: str, button: str, presses: int = 30, timeout_ms: int = 300_000) -> dict:
-    """Run a tab once (its main button), then scrub every visible scrubber slider on it."""
-    open_tab(page, tab)
+def scrub_tab(page, tab: str | tuple[str, ...], button: str, presses: int = 30, timeout_ms: int = 300_000) -> dict:
+    """Run a tab once (its main button), then scrub every visible scrubber slider on it.
+    tab: a tab's name, or the names of nested tabs, outer first."""
+    for name in (tab,) if isinstance(tab, str) else tab:
+        open_tab(page, name)
     panel = page.locator("[role=tabpanel]:visible").first  # the tab's own panel (several tabs have "Generate")
     panel.get_by_role("button", name=button, exact=True).first.click()
     sliders = panel.locator("[data-scrubber] input[data-scrub]:visible")
