@@ -40,7 +40,8 @@ def page(browser, app_url):
 
 
 def open_tab(page, name: str) -> None:
-    page.get_by_role("tab", name=name, exact=True).first.click()
+    # the first render of the whole page can take tens of seconds on a busy 2-core machine
+    page.get_by_role("tab", name=name, exact=True).first.click(timeout=120_000)
 
 
 @contextlib.contextmanager
@@ -122,12 +123,47 @@ def test_attention_layer_and_head_sliders_scrub_in_the_browser(page):
     assert calls == [], calls  # every move was answered in the browser
 
 
+def test_attention_error_keeps_the_last_good_views_and_says_so_once(page):
+    open_tab(page, "Attention")
+    page.get_by_role("button", name="Show attention").click()
+    view = "#attention-maps"
+    page.locator(f"{view} [data-frame]:not([hidden]) img").first.wait_for(timeout=120_000)
+    shown = _shown(page, view)
+    page.get_by_role("textbox", name="Text", exact=True).fill("   ")
+    page.get_by_role("button", name="Show attention").click()
+    page.locator(".toast-body").first.wait_for(timeout=60_000)
+    assert page.locator(".toast-body").count() == 1 and "empty" in page.locator(".toast-body").inner_text()
+    assert _shown(page, view) == shown  # the last good maps stay
+    assert not page.locator(view).get_by_text("Error", exact=True).is_visible()  # no error badge over them
+
+
+def test_next_token_bars_and_generation_step_scrub_in_the_browser(page):
+    open_tab(page, "Next token")
+    page.get_by_role("button", name="Predict the next token", exact=True).click()
+    page.locator("#next-token-bars table.nt-bars").wait_for(timeout=120_000)
+    assert "one scale for both columns" in page.locator("#next-token-bars").inner_text()
+    page.get_by_role("tab", name="One token at a time").click()
+    page.get_by_role("button", name="Generate", exact=True).click()
+    view = "#generation-steps"
+    page.locator(f"{view} [data-frame]:not([hidden]) table").wait_for(timeout=120_000)
+    page.wait_for_timeout(500)
+    calls = _server_calls(page)
+    slider = page.get_by_role("slider", name="Step")
+    before = _shown(page, view)
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    after = _shown(page, view)
+    assert (before[0], after[0]) == ("1", "2") and "Step 2 of 30" in after[1] and before[1] != after[1]
+    assert slider.get_attribute("aria-valuetext") == "Step 2"
+    page.wait_for_timeout(300)
+    assert calls == [], calls
+
+
 def _images(page) -> int:
     return page.evaluate("document.querySelectorAll('img').length")
 
 
 @pytest.mark.parametrize("tab,button,expect", [
-    ("Next token", "Predict the next token", 1),
     ("Denoising", "Denoise", 2),
     ("Noising", "Add noise", 2),
 ])
