@@ -16,7 +16,7 @@ import threading
 
 import gradio as gr
 
-from ui import attention, compare, denoising, lesson, next_token, noising
+from ui import attention, compare, denoising, lesson, next_token, noising, vision
 from ui.common import CSS, THEME
 
 TITLE = "Transformers vs Diffusion: an interactive explainer"
@@ -42,6 +42,8 @@ def build() -> gr.Blocks:
                 noising.build(blocks)
             with gr.Tab("Denoising", id="denoising"):
                 denoising.build(blocks)
+            with gr.Tab("Vision", id="vision"):  # a transformer reads a digit; diffusion edits it
+                vision.build(blocks)
             with gr.Tab("Side by side", id="compare"):
                 compare.build(blocks)
             with gr.Tab("Lesson", id="lesson"):  # a guided walk through the article, step by step

@@ -59,22 +59,30 @@ def pass_view(r: RaceResult) -> str:
     return scrubber([Axis("Forward pass", 1, n, n, "(shared by both models)")], frames, header=header, play=True)
 
 
+def _whole_ticks(n: int) -> list[tuple[int, str]]:
+    """Whole pass numbers only (an axis that counts passes has no pass 2.5)."""
+    step = max(1, -(-n // 8))
+    return [(i, str(i)) for i in range(1, n + 1, step)]
+
+
 def timeline_html(r: RaceResult) -> str:
     """Cumulative time and FLOPs per pass, both models, as SVG charts drawn by the browser."""
     g, u = r.gpt, r.unet
+    ticks = _whole_ticks(max(len(g), len(u), len(r.gpt_no_cache_flops)))
     time_chart = line_svg(
         [dict(label="transformer (tiny-gpt)", x=[p.index for p in g], y=np.cumsum([p.seconds for p in g]), color=MAIN,
               dots=True),
          dict(label="diffusion (tiny-ddpm)", x=[p.index for p in u], y=np.cumsum([p.seconds for p in u]), color=ACCENT,
               dots=True)],
-        "forward pass", "cumulative seconds", title="Time, measured live", width=470)
+        "forward pass", "cumulative seconds", title="Time, measured live", width=470, xticks=ticks)
     flops_chart = line_svg(
         [dict(label="transformer, KV cache", x=[p.index for p in g], y=[p.flops / 1e6 for p in g], color=MAIN, dots=True),
          dict(label="transformer, no cache", x=list(range(1, len(r.gpt_no_cache_flops) + 1)),
               y=np.array(r.gpt_no_cache_flops) / 1e6, color=MAIN, dash=True),
          dict(label="diffusion (tiny-ddpm)", x=[p.index for p in u], y=[p.flops / 1e6 for p in u], color=ACCENT,
               dots=True)],
-        "forward pass", "MFLOPs in this pass (log)", title="FLOPs per pass (FlopCounterMode)", logy=True, width=470)
+        "forward pass", "MFLOPs in this pass (log)", title="FLOPs per pass (FlopCounterMode)", logy=True, width=470,
+        xticks=ticks)
     return f"<div {ROW}>{time_chart}{flops_chart}</div>"
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "models"
-FAMILIES = ("encoder", "decoder", "diffusion")
+FAMILIES = ("encoder", "decoder", "diffusion", "vision")
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class Bundle:
     model: Any
     tokenizer: Any = None
     scheduler: Any = None
+    processor: Any = None  # vision: the image processor (pixel mean and std)
 
     @property
     def key(self) -> str:
@@ -68,6 +69,8 @@ REGISTRY: dict[str, ModelSpec] = dict([
     _spec("tiny-ddpm", "diffusion", "embedded", str(ASSETS / "tiny-ddpm-mnist"),
           "tiny-ddpm: a class-conditional UNet (1.6 M parameters) trained here on handwritten digits",
           conditional=True),
+    _spec("tiny-vit", "vision", "embedded", str(ASSETS / "tiny-vit-mnist"),
+          "tiny-vit: a Vision Transformer (patches 4x4, 4 layers x 4 heads) trained here to read handwritten digits"),
     _spec("bert-base-uncased", "encoder", "hub", "bert-base-uncased", "BERT base (uncased), 12 layers x 12 heads"),
     _spec("distilbert-base-uncased", "encoder", "hub", "distilbert-base-uncased", "DistilBERT, 6 layers x 12 heads"),
     _spec("gpt2", "decoder", "hub", "gpt2", "GPT-2 small, 12 layers x 12 heads (124 M parameters)"),
@@ -204,6 +207,13 @@ def _load_uncached(s: ModelSpec, checkpoint: str | None) -> Bundle:
         model = cls.from_pretrained(where, attn_implementation="eager", **common, **hub).eval()
         tokenizer = AutoTokenizer.from_pretrained(s.path, trust_remote_code=False, **hub)
         return Bundle(s, model, tokenizer=tokenizer)
+    if s.family == "vision":
+        from transformers import AutoImageProcessor, ViTForImageClassification
+
+        # "eager" attention returns the softmax weights; it goes through from_pretrained (5.24's
+        # constructor refuses it) and is also written in the shipped config.
+        model = ViTForImageClassification.from_pretrained(where, attn_implementation="eager", **common).eval()
+        return Bundle(s, model, processor=AutoImageProcessor.from_pretrained(s.path))
     from diffusers import DDPMScheduler, UNet2DModel
 
     if s.source == "embedded":

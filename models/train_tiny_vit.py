@@ -31,8 +31,8 @@ from models.digits import held_out_mask, mnist_digits
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "assets" / "models" / "tiny-vit-mnist"
 VIT_CONFIG = dict(
-    image_size=28, num_channels=1, patch_size=4, hidden_size=64, num_hidden_layers=4,
-    num_attention_heads=4, intermediate_size=128, num_labels=10,
+    image_size=28, num_channels=1, patch_size=4, hidden_size=96, num_hidden_layers=4,
+    num_attention_heads=4, intermediate_size=192, num_labels=10,
     hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
 )
 MEAN, STD = 0.13, 0.31  # pixel normalisation (MNIST-like); also written to training.json
@@ -161,11 +161,11 @@ def write_card(out: Path, command: str = "") -> None:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", type=int, default=12000)
-    p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--steps", type=int, default=5000)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1.5e-3)
     p.add_argument("--weight-decay", type=float, default=0.05)
-    p.add_argument("--warmup", type=int, default=500)
+    p.add_argument("--warmup", type=int, default=400)
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--ema", type=float, default=0.999)
     p.add_argument("--patch", type=int, default=VIT_CONFIG["patch_size"])

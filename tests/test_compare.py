@@ -77,6 +77,7 @@ def test_race_endpoints(client):
     assert frames == [str(i) for i in range(1, 11)]  # max(5 tokens, 10 steps) passes, all in the page
     assert passes.count("data:image/png") == 2 * 10 and "Transformer, pass 5 (finished after 5 passes)" in passes
     assert timeline.count("<svg") == 2 and "<img" in strip
+    assert not re.search(r">\d+\.5</text>", timeline)  # whole pass numbers on the pass axes
     assert "Measured just now" in table and "FLOPs per pass" in table
     # each family's measured figure sits in its own column of the general table
     general = table.split("The two families in general")[1]

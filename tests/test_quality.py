@@ -31,3 +31,27 @@ def test_tiny_gpt_held_out_perplexity_meets_the_bar():
     assert ppl < base["unigram_ppl"] / 5
     assert abs(ppl - card["validation_ppl_shipped_fp16"]) / ppl < 0.01  # the card's figure is reproducible
     assert abs(base["bigram_ppl"] - card["bigram_ppl"]) / base["bigram_ppl"] < 0.01
+
+
+ISSUE_BAR = 0.97  # issue 11's bar for tiny-vit: NOT met by the shipped copy (94.4%, under-trained; see its card)
+SHIPPED_FLOOR = 0.94
+
+
+def test_tiny_vit_held_out_accuracy_matches_its_card():
+    """tiny-vit on the 1,000 held-out digits (last 100 of each, never trained on): the card's
+    figure is reproduced, and it does not fall below the shipped copy's measured floor.
+    Raise SHIPPED_FLOOR to ISSUE_BAR when a fully trained copy ships."""
+    import torch
+
+    from explainers.vision import vit_probs
+    from models.digits import held_out_mask, mnist_digits
+
+    torch.set_num_threads(2)
+    x, y = mnist_digits()
+    held = held_out_mask(len(x))
+    acc = float((vit_probs(x[held]).argmax(1) == y[held]).mean())
+    card = json.loads((models.catalog.ASSETS / "tiny-vit-mnist" / "training.json").read_text())
+    print(f"tiny-vit held-out accuracy {acc:.4f} (card {card['held_out_accuracy']:.4f}, issue bar {ISSUE_BAR})")
+    assert abs(acc - card["held_out_accuracy"]) < 0.0015  # one digit of 1,000, for float noise
+    assert f"{acc:.1%}" in (models.catalog.ASSETS / "tiny-vit-mnist" / "README.md").read_text()
+    assert acc >= SHIPPED_FLOOR

@@ -7,7 +7,7 @@ import gradio as gr
 
 from explainers import compare, compare_views
 from explainers.frames import rgb_uri
-from explainers.text_input import check_number
+from explainers.text_input import check_number, clean_text
 from ui.common import explain, friendly_errors, scrub_view
 
 STEP_COUNTS = (1, 2, 3, 5, 10, 50)
@@ -36,6 +36,16 @@ reads text and image tokens together. And **latent diffusion** (Rombach et al., 
 compressed version of the image instead of its pixels, which is what makes big image models
 affordable. Below, a digit becomes a sequence: 7 x 7 = 49 patch tokens of 4 x 4 pixels.
 """
+
+
+@friendly_errors
+def check_race(text_prompt: str, image_prompt: str, new_tokens: int, steps: int, seed: int) -> None:
+    """Refuse bad input before anything runs: the message shows once and the last views stay."""
+    clean_text(text_prompt, "text prompt", max_chars=500)
+    clean_text(image_prompt, "image prompt", max_chars=300)
+    check_number(new_tokens, "new tokens", 1, 100, integer=True)
+    check_number(steps, "diffusion steps", 10, 100, integer=True)
+    check_number(seed, "seed", 0, 2**31 - 1, integer=True)
 
 
 @friendly_errors
@@ -124,7 +134,8 @@ def build(demo: gr.Blocks) -> None:
 
     ev = dict(concurrency_id="cpu_model", concurrency_limit=2)
     race_in = [text_prompt, image_prompt, new_tokens, steps, seed]
-    go.click(run_race, race_in, [passes, timeline, strip, table], api_name="race", **ev)
+    go.click(check_race, race_in, None, api_name="race_check", queue=False).success(
+        run_race, race_in, [passes, timeline, strip, table], api_name="race", **ev)
     gr.api(race_step, api_name="race_step", concurrency_id="lookup", concurrency_limit=4)
     cost_btn.click(run_attention_cost, None, [cost_plot, cost_table], api_name="attention_cost", **ev)
     steps_btn.click(run_steps, [steps_prompt, steps_seed], steps_out, api_name="steps_tradeoff", **ev)
