@@ -193,6 +193,7 @@ def _scrub_with_keys(page, root: str, slider: str, presses: int) -> tuple[str, s
 
 
 def test_denoise_scrub_makes_no_server_call(page):
+    page.set_default_timeout(180_000)  # a 2-core CPU shared with model runs: be patient, not flaky
     open_tab(page, "Denoising")
     page.get_by_role("button", name="Denoise", exact=True).first.click()
     page.locator("#denoise-view [data-frame]").first.wait_for(state="attached", timeout=240_000)
@@ -207,6 +208,7 @@ def test_denoise_scrub_makes_no_server_call(page):
 
 
 def test_noising_scrub_shows_t_not_position(page):
+    page.set_default_timeout(180_000)  # a 2-core CPU shared with model runs: be patient, not flaky
     open_tab(page, "Noising")
     page.get_by_role("button", name="Add noise", exact=True).first.click()
     page.locator("#noising-view [data-frame]").first.wait_for(state="attached", timeout=240_000)
@@ -217,6 +219,7 @@ def test_noising_scrub_shows_t_not_position(page):
 
 
 def test_side_by_side_race(page):
+    page.set_default_timeout(180_000)  # a 2-core CPU shared with model runs: be patient, not flaky
     open_tab(page, "Side by side")
     page.get_by_role("button", name="Race: run both, measured").click()
     page.locator("#race-table table").first.wait_for(timeout=300_000)
