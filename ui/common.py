@@ -60,6 +60,7 @@ table.fv-bars caption {font-weight:600;text-align:left}
 .t2i-pick {position:relative;display:inline-block;line-height:0;cursor:crosshair}
 .t2i-box {position:absolute;outline:3px solid #fff;box-shadow:0 0 0 5px #d55e00;pointer-events:none}
 .fv-num {font-variant-numeric:tabular-nums;width:4.5em}
+#noising-input img {min-width:min(224px,100%);min-height:224px;object-fit:contain;image-rendering:pixelated}
 """
 
 # Frame switching for explainers.frames.scrubber: runs in the browser, no server call.
