@@ -225,6 +225,10 @@ def generate(prompt: str, steps: int = DEFAULT_STEPS, guidance: float = DEFAULT_
     n_images = check_number(n_images, "Images", 1, MAX_IMAGES, integer=True)
     if models.spec(model).family != "text-to-image":
         raise ValueError(f"{model!r} is not a text-to-image model.")
+    if models.spec(model).source == "hub":  # Stable Diffusion repos: explainers/text_to_image_sd.py
+        from explainers.text_to_image_sd import generate_sd
+
+        return generate_sd(model, prompt, steps, guidance, seed, negative_prompt, n_images, progress)
     token = _progress.set(progress)
     try:
         return _generate(prompt, steps, float(guidance), seed, negative_prompt, model, n_images)
@@ -274,6 +278,11 @@ def word_maps(tokens: list[str], maps: np.ndarray, skip_special: bool = True) ->
 
 # ---- comparisons built on generate/sample -------------------------------------------------
 
+def _embedded_only(model: str, what: str) -> None:
+    if models.spec(model).family != "text-to-image" or models.spec(model).source != "embedded":
+        raise ValueError(f"{what} works with the embedded text-to-image model ({DEFAULT_MODEL}), not {model!r}.")
+
+
 @dataclass(frozen=True)
 class Interpolation:
     kind: str  # "seeds" or "prompts"
@@ -288,6 +297,7 @@ def interpolate(prompt: str, seed: int = 0, other_seed: int | None = None, other
     """A strip of k images with everything fixed but one thing: the starting noise (slerp between two
     seeds) or the prompt (a straight line between the two prompts' token states, padded to one length)."""
     prompt = check_prompt(prompt)
+    _embedded_only(model, "Interpolation")
     seed = check_number(seed, "Seed", 0, MAX_SEED, integer=True)
     k = check_number(k, "Images", 3, 12, integer=True)
     steps = check_number(steps, "Steps", *STEP_RANGE, integer=True)
@@ -341,6 +351,7 @@ class LatentCosts:
 def latent_costs(model: str = DEFAULT_MODEL) -> LatentCosts:
     from torch.utils.flop_counter import FlopCounterMode
 
+    _embedded_only(model, "The latent-cost comparison")
     bundle, ddpm = models.load(model), models.load("tiny-ddpm")
     cfg = bundle.model.config
     x = torch.zeros(1, cfg.in_channels, cfg.sample_size, cfg.sample_size)
@@ -367,6 +378,7 @@ def during_training(prompt: str, seed: int = 0, steps: int = DEFAULT_STEPS, guid
                     model: str = DEFAULT_MODEL) -> list[tuple[str, np.ndarray]]:
     """The same prompt and seed through the denoiser checkpoints kept during training, then the final one."""
     prompt = check_prompt(prompt)
+    _embedded_only(model, "The training view")
     out = []
     for name in [*models.checkpoints(model), None]:
         bundle = models.load(model, checkpoint=name)

@@ -115,6 +115,8 @@ def words_view(r: TextToImageResult, skip_special: bool = True) -> str:
         return '<p class="caption">No words to show: the prompt is empty.</p>'
     heads = r.cross_attention_heads.astype(np.float32).sum(axis=0)  # (layers, heads, L, h, w)
     n_layers, n_heads = heads.shape[:2]
+    if n_layers * n_heads > 48:  # a big model: layers only (heads averaged), to keep the page light
+        heads, n_heads = heads.mean(axis=1, keepdims=True), 0
     items = {}
     for layer in range(n_layers + 1):
         for head in range(n_heads + 1):
@@ -124,9 +126,9 @@ def words_view(r: TextToImageResult, skip_special: bool = True) -> str:
             _, wm = word_maps(r.tokens, m, skip_special)
             where = ("all layers" if layer == 0 else f"layer {layer}") + (", all heads" if head == 0 else f", head {head}")
             items[(layer, head)] = (f'<p class="caption">Summed over all {r.steps} steps, {where}.</p>'
-                                    + _word_row(words, wm, r.image, f"Summed cross-attention, {where},"))
+                                    + _word_row(words, wm, r.decoded[-1], f"Summed cross-attention, {where},"))
     axes = [frames.Axis("Layer", 0, n_layers, 0, "0 = average of all layers"),
-            frames.Axis("Head", 0, n_heads, 0, "0 = average of all heads")]
+            frames.Axis("Head", 0, n_heads, 0, "0 = average of all heads" if n_heads else "heads averaged")]
     return frames.scrubber(axes, items)
 
 
@@ -147,12 +149,12 @@ def patches_view(r: TextToImageResult, max_steps: int = 26) -> str:
                                   f"Step {s}: patch row {row + 1}, column {col + 1} attends most to "
                                   f"row {int(a.argmax()) // side + 1}, column {int(a.argmax()) % side + 1}",
                                   200, extra=f'data-pick="1" data-grid="{side}"')
-            items[(i, p)] = (f'<div class="t2i-row"><div class="t2i-pick">{heat}{box}</div>'
-                             f'{frames.figure_tag(frames.rgb_uri(r.x0_decoded[s]), f"guess at step {s}", f"Step {s}: predicted image", 200)}'
-                             "</div>")
+            items[(i, p)] = f'<div class="t2i-pick">{heat}{box}</div>'
+
     axes = [frames.Axis("Step", 0, len(shown) - 1, len(shown) - 1, "of the run", values=tuple(int(s) for s in shown)),
             frames.Axis("Patch", 0, n - 1, n // 2 + side // 2, "or click the map")]
-    return frames.scrubber(axes, items)
+    final = frames.figure_tag(frames.rgb_uri(r.decoded[-1]), "final image", "The final image, for reference", 200)
+    return f'<div class="t2i-row">{frames.scrubber(axes, items)}{final}</div>'
 
 
 def gallery(r: TextToImageResult) -> str:

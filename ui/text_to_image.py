@@ -7,6 +7,7 @@ from __future__ import annotations
 import gradio as gr
 
 from explainers import text_to_image as t2i
+from explainers import text_to_image_sd as t2i_sd
 from explainers import text_to_image_views as views
 from explainers.catalog import model_choices
 from ui.common import explain, friendly_errors, scrub_view
@@ -59,6 +60,8 @@ def _summary(r: t2i.TextToImageResult) -> str:
 
 @friendly_errors
 def run(prompt, negative, steps, guidance, seed, n_images, model, show_special, progress=gr.Progress()):
+    if msg := t2i_sd.time_warning(model, steps, n_images):  # a Hub Stable Diffusion model on a CPU
+        gr.Warning(msg)
     r = t2i.generate(prompt, steps, guidance, seed, negative, model, n_images,
                      progress=lambda i, n: progress((i, n), desc="denoising", unit="steps"))
     skip = not show_special
