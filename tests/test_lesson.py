@@ -21,7 +21,7 @@ def test_lesson_has_12_to_15_steps_each_with_one_correct_answer():
     for s in STEPS:
         assert len(s.choices) >= 3 and len(set(s.choices)) == len(s.choices), s.title
         assert 0 <= s.answer < len(s.choices), s.title
-        assert len(s.reveal) > 80 and s.question.endswith("?") or s.question.endswith("..."), s.title
+        assert len(s.reveal) > 80 and (s.question.endswith("?") or s.question.endswith("...")), s.title
         sentences = len(re.findall(r"[.!?](\s|$)", s.text))
         assert 2 <= sentences <= 3, (s.title, sentences)
         assert hasattr(lesson_views, s.view), s.view
