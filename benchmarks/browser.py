@@ -104,6 +104,8 @@ def scrub(page, slider, presses: int = 30, timeout_ms: int = 2000) -> dict:
     """Press ArrowLeft (ArrowRight at the slider's minimum) `presses` times on `slider` (a
     Playwright locator of an `input[data-scrub]`), one press per shown frame."""
     slider.evaluate(_SCRUB_PROBE)
+    # sliders of one scrubber share its probe: start each slider's count afresh
+    slider.evaluate("(s) => { (s.closest('[data-scrubber]') || s.parentElement).__probe.times = []; }")
     slider.focus()
     times = "(s) => (s.closest('[data-scrubber]') || s.parentElement).__probe.times.length"
     misses = 0
