@@ -16,7 +16,7 @@ import threading
 
 import gradio as gr
 
-from ui import attention, compare, denoising, lesson, next_token, noising, vision
+from ui import attention, compare, denoising, lesson, next_token, noising, text_to_image, vision
 from ui.common import CSS, THEME
 
 TITLE = "Transformers vs Diffusion: an interactive explainer"
@@ -44,6 +44,8 @@ def build() -> gr.Blocks:
                 denoising.build(blocks)
             with gr.Tab("Vision", id="vision"):  # a transformer reads a digit; diffusion edits it
                 vision.build(blocks)
+            with gr.Tab("Text to image", id="text_to_image"):  # the modern stack: words steer latent diffusion
+                text_to_image.build(blocks)
             with gr.Tab("Side by side", id="compare"):
                 compare.build(blocks)
             with gr.Tab("Lesson", id="lesson"):  # a guided walk through the article, step by step
@@ -56,7 +58,7 @@ def build() -> gr.Blocks:
 demo = build()
 
 
-def warm_models(keys=("minilm", "tiny-gpt", "tiny-ddpm")) -> threading.Thread:
+def warm_models(keys=("minilm", "tiny-gpt", "tiny-ddpm", "tiny-t2i")) -> threading.Thread:
     """Load the embedded models in the background so the first click is fast."""
 
     def run():

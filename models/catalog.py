@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "models"
-FAMILIES = ("encoder", "decoder", "diffusion", "vision")
+FAMILIES = ("encoder", "decoder", "diffusion", "text-to-image", "vision",
+            "preview-decoder")  # preview-decoder: a helper of Hub text-to-image models, never listed as a generator
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     key: str
-    family: str  # "encoder" | "decoder" | "diffusion"
+    family: str  # one of FAMILIES
     source: str  # "embedded" | "hub"
     location: str  # a directory (embedded) or a Hub repo id
     description: str
@@ -46,7 +47,10 @@ class Bundle:
     model: Any
     tokenizer: Any = None
     scheduler: Any = None
+    vae: Any = None  # text-to-image: the autoencoder between pixels and latents
     processor: Any = None  # vision: the image processor (pixel mean and std)
+    text_encoder: Any = None  # Hub text-to-image (Stable Diffusion): CLIP's text model
+    preview_vae: Any = None  # Hub text-to-image: a tiny decoder for per-step previews (TAESD), or None
 
     @property
     def key(self) -> str:
@@ -69,6 +73,9 @@ REGISTRY: dict[str, ModelSpec] = dict([
     _spec("tiny-ddpm", "diffusion", "embedded", str(ASSETS / "tiny-ddpm-mnist"),
           "tiny-ddpm: a class-conditional UNet (1.6 M parameters) trained here on handwritten digits",
           conditional=True),
+    _spec("tiny-t2i", "text-to-image", "embedded", str(ASSETS / "tiny-t2i-digits"),
+          "tiny-t2i: latent diffusion transformer (PixArt-style DiT reading minilm tokens through cross-attention, "
+          "plus an AutoencoderKL), trained here on captioned colour digits"),
     _spec("tiny-vit", "vision", "embedded", str(ASSETS / "tiny-vit-mnist"),
           "tiny-vit: a Vision Transformer (patches 4x4, 4 layers x 4 heads) trained here to read handwritten digits"),
     _spec("bert-base-uncased", "encoder", "hub", "bert-base-uncased", "BERT base (uncased), 12 layers x 12 heads"),
@@ -77,6 +84,11 @@ REGISTRY: dict[str, ModelSpec] = dict([
     _spec("distilgpt2", "decoder", "hub", "distilgpt2", "DistilGPT-2, 6 layers x 12 heads (82 M parameters)"),
     _spec("google/ddpm-cifar10-32", "diffusion", "hub", "google/ddpm-cifar10-32",
           "DDPM trained on CIFAR-10 (unconditional, 32x32 colour, 35.7 M parameters)"),
+    _spec("segmind/tiny-sd", "text-to-image", "hub", "segmind/tiny-sd",
+          "Tiny-SD: Stable Diffusion 1.5 distilled (CLIP text encoder, UNet with cross-attention, VAE), "
+          "512x512; a GPU is advised"),
+    _spec("madebyollin/taesd", "preview-decoder", "hub", "madebyollin/taesd",
+          "TAESD: a tiny decoder of Stable Diffusion latents, for quick per-step previews"),
 ])
 
 
@@ -207,6 +219,12 @@ def _load_uncached(s: ModelSpec, checkpoint: str | None) -> Bundle:
         model = cls.from_pretrained(where, attn_implementation="eager", **common, **hub).eval()
         tokenizer = AutoTokenizer.from_pretrained(s.path, trust_remote_code=False, **hub)
         return Bundle(s, model, tokenizer=tokenizer)
+    if s.family == "text-to-image":
+        return _load_text_to_image(s, where, checkpoint)
+    if s.family == "preview-decoder":
+        from models.hub_sd import load_preview_decoder
+
+        return load_preview_decoder(s, hub)
     if s.family == "vision":
         from transformers import AutoImageProcessor, ViTForImageClassification
 
@@ -230,6 +248,26 @@ def _load_uncached(s: ModelSpec, checkpoint: str | None) -> Bundle:
         except OSError:
             scheduler = DDPMScheduler.from_pretrained(where, **hub)
     return Bundle(s, unet.eval(), scheduler=scheduler)
+
+
+def _load_text_to_image(s: ModelSpec, where: str, checkpoint: str | None) -> Bundle:
+    """An embedded latent DiT: transformer/ (or a training checkpoint), vae/, scheduler/.
+    Its attention modules get recording processors (models.attention_capture) at load time."""
+    import torch
+    from diffusers import AutoencoderKL, DDIMScheduler, PixArtTransformer2DModel
+
+    from models.attention_capture import install_recorders
+
+    if s.source == "hub":  # a Stable Diffusion repo: CLIP + UNet + VAE (models/hub_sd.py)
+        from models.hub_sd import load_sd
+
+        return load_sd(s, dict(cache_dir=hub_cache_dir()))
+    tdir = where if checkpoint is not None else str(Path(where) / "transformer")
+    transformer = PixArtTransformer2DModel.from_pretrained(tdir, torch_dtype=torch.float32).eval()
+    install_recorders(transformer)
+    vae = AutoencoderKL.from_pretrained(s.path, subfolder="vae", torch_dtype=torch.float32).eval()
+    scheduler = DDIMScheduler.from_pretrained(s.path, subfolder="scheduler")
+    return Bundle(s, transformer, scheduler=scheduler, vae=vae)
 
 
 def clear_cache() -> None:

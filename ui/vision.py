@@ -177,7 +177,9 @@ def build(demo: gr.Blocks) -> None:
         isummary = gr.Markdown()
         iview = scrub_view("Inpainting, step by step", elem_id="vision-inpaint")
 
-    source = gr.State("sketch")  # which picture SDEdit uses: the one read last
+    # which picture SDEdit uses: the one read last. A hidden component, not gr.State: a State keeps a
+    # heartbeat connection open for the page's whole life (the page never goes network-idle).
+    source = gr.Textbox(value="sketch", visible=False)
     ev = dict(concurrency_id="cpu_model", concurrency_limit=2)
     outs = [verdict, bars, tokens, att, patch, source]
     read.click(read_sketch, sketch, outs, api_name="classify", **ev)

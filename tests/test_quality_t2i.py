@@ -1,0 +1,37 @@
+"""Quality: the shipped tiny-t2i draws what held-out phrasings ask for, as often as its model card says.
+
+A small fixed sample (40 prompts, phrasings no training caption used) is generated and read back
+by the colour and digit readers of models/eval_tiny_t2i.py; the full figures (200 prompts per
+guidance scale, composition, diversity) come from `python -m models.eval_tiny_t2i` and are in
+assets/models/tiny-t2i-digits/eval.json.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import models
+from explainers.text_to_image import DEFAULT_GUIDANCE, DEFAULT_STEPS
+
+pytestmark = pytest.mark.quality
+
+CARD = models.catalog.ASSETS / "tiny-t2i-digits" / "eval.json"
+TOLERANCE = 0.15  # 40 prompts: a proportion's standard error is up to 0.08
+
+
+def test_tiny_t2i_draws_the_prompt_as_the_card_says():
+    import torch
+
+    from models.eval_tiny_t2i import diversity, eval_prompts, score
+
+    torch.set_num_threads(2)
+    card = json.loads(CARD.read_text())
+    claimed = card["by_guidance"][str(float(DEFAULT_GUIDANCE))]["heldout_phrasings"]
+    got = score("tiny-t2i", eval_prompts(10, seed=7), DEFAULT_STEPS, DEFAULT_GUIDANCE)
+    print({k: got[k] for k in ("digit", "fg", "bg", "all")}, "card:", {k: claimed[k] for k in ("digit", "fg", "bg", "all")})
+    for k in ("digit", "fg", "bg", "all"):
+        assert got[k] >= claimed[k] - TOLERANCE, f"{k}: {got[k]:.2f} measured, the card claims {claimed[k]:.2f}"
+    assert got["fg"] >= 0.6 and got["bg"] >= 0.7  # chance is 1 in 8: far below this means a broken model
+    assert diversity("tiny-t2i", "a red 7 on a blue background", DEFAULT_STEPS, DEFAULT_GUIDANCE, n=4) > 0.01
