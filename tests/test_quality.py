@@ -33,8 +33,8 @@ def test_tiny_gpt_held_out_perplexity_meets_the_bar():
     assert abs(base["bigram_ppl"] - card["bigram_ppl"]) / base["bigram_ppl"] < 0.01
 
 
-ISSUE_BAR = 0.97  # issue 11's bar for tiny-vit: NOT met by the shipped copy (94.4%, under-trained; see its card)
-SHIPPED_FLOOR = 0.94
+ISSUE_BAR = 0.97  # issue 11's bar for tiny-vit: NOT met by the shipped copy (96.4% after 5,000 steps on 2 CPU cores; see its card)
+SHIPPED_FLOOR = 0.96
 
 
 def test_tiny_vit_held_out_accuracy_matches_its_card():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gradio as gr
 
 from explainers import attention, attention_views
+from explainers.text_input import clean_text
 from ui.common import SCRUB_JS, explain, friendly_errors, model_choices
 
 EXAMPLES = [
@@ -102,6 +103,11 @@ def refresh_models():
     return gr.update(choices=choices), gr.update(choices=choices)
 
 
+@friendly_errors
+def check_text(text: str) -> None:
+    clean_text(text, "text")
+
+
 def build(demo: gr.Blocks) -> None:
     explain(EXPLANATION)
     choices = model_choices("encoder", "decoder")
@@ -146,9 +152,13 @@ def build(demo: gr.Blocks) -> None:
     # message once (a toast) and every view keeps the last good result instead of an error badge.
     ev = dict(concurrency_id="cpu_model", concurrency_limit=2, show_progress="hidden")
     outs = [tokens, maps, last_run]
-    run.click(run_attention, [text, model, hide], outs, api_name="attention", **ev).success(
+    # A quick check first (no outputs): bad text shows its message once and the last good views stay
+    # (an error raised by the run itself would put an error badge over every output).
+    run.click(check_text, text, None, api_name="attention_check", show_progress="hidden").success(
+        run_attention, [text, model, hide], outs, api_name="attention", **ev).success(
         bertviz_last_run, [last_run, view], viz, api_name="bertviz_after_attention", **ev)
-    text.submit(run_attention, [text, model, hide], outs, api_name="attention_submit", **ev).success(
+    text.submit(check_text, text, None, api_name="attention_submit_check", show_progress="hidden").success(
+        run_attention, [text, model, hide], outs, api_name="attention_submit", **ev).success(
         bertviz_last_run, [last_run, view], viz, api_name="bertviz_after_submit", **ev)
     hide.change(rerender, [last_run, hide], [tokens, maps], api_name="attention_hide_special", **ev)
     show_viz.click(bertviz_last_run, [last_run, view], viz, api_name="bertviz_last_run", **ev)
