@@ -231,10 +231,12 @@ def latents_view() -> LessonView:
 
 
 def vision_view() -> LessonView:
+    from PIL import Image
+
     from explainers import vision
     from explainers.vision_views import STYLE, attention_scrubber, prediction_bars
 
-    r = vision.classify(str(EXAMPLES / "mnist-digit-3.png"))
+    r = vision.classify(np.asarray(Image.open(EXAMPLES / "mnist-digit-3.png").convert("L")))
     return LessonView(f"{STYLE}{prediction_bars(r.probs)}{attention_scrubber(r)}",
                       f"tiny-vit cut the 28 x 28 digit into {r.grid * r.grid} patches of {r.patch_size} x "
                       f"{r.patch_size} pixels and read it as {r.prediction} ({r.probs.max():.0%}).")
