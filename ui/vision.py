@@ -132,6 +132,7 @@ def build(demo: gr.Blocks) -> None:
             upload = gr.Image(label="...or upload / pick a picture", type="numpy", sources=["upload", "clipboard"],
                               image_mode="RGBA", height=280)
             gr.Examples([[_example(f)] for f in EXAMPLE_FILES], inputs=upload,
+                        example_labels=[f.split("/")[-1].rsplit(".", 1)[0].replace("-", " ") for f in EXAMPLE_FILES],
                         label="Examples: held-out digits (never trained on), a sketch, a photo (not a digit)")
         with gr.Column(scale=1):
             verdict = gr.Markdown("Draw a digit, or pick an example.", elem_id="vision-verdict")
@@ -160,7 +161,8 @@ def build(demo: gr.Blocks) -> None:
             sseed = gr.Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed")
         go = gr.Button("Turn my drawing into a digit")
         gr.Examples([[_example("vision/sketch-4.png"), "9", 3.0, 0], [_example("vision/heldout-2.png"), "7", 3.0, 0]],
-                    inputs=[upload, digit, sguidance, sseed], label="Examples (fill the picture above)")
+                    inputs=[upload, digit, sguidance, sseed], label="Examples (fill the picture above)",
+                    example_labels=["a sketched 4, towards 9", "a held-out 2, towards 7"])
         ssummary = gr.Markdown()
         sview = scrub_view("The drawing, noised to t and denoised", elem_id="vision-sdedit")
 
@@ -173,7 +175,8 @@ def build(demo: gr.Blocks) -> None:
         fill = gr.Button("Erase and fill in")
         gr.Examples([[_example("vision/heldout-8.png"), "top half", "", 0],
                      [_example("vision/heldout-5.png"), "bottom half", "3", 0]],
-                    inputs=[upload, region, idigit, iseed], label="Examples (fill the picture above)")
+                    inputs=[upload, region, idigit, iseed], label="Examples (fill the picture above)",
+                    example_labels=["an 8: repaint the top half", "a 5: repaint the bottom half as a 3"])
         isummary = gr.Markdown()
         iview = scrub_view("Inpainting, step by step", elem_id="vision-inpaint")
 
