@@ -197,7 +197,7 @@ def test_api_classify_a_sketch_and_refuse_a_blank_one(client, tmp_path):
     from tests.conftest import call
 
     drawn = {"background": None, "layers": [], "composite": handle_file(_png(tmp_path, sketch("seven")))}
-    verdict, bars, tokens, att, patch = call(client, "classify", drawn)
+    verdict, bars, tokens, att, patch = call(client, "classify", drawn)[:5]  # (6th: which picture was read last)
     assert "reads a 7" in verdict and "fv-bars" in bars and att.count("data-frame=") >= 16
     blank = {"background": None, "layers": [],
              "composite": handle_file(_png(tmp_path, np.full((280, 280, 4), 255, np.uint8), "blank.png"))}
@@ -216,9 +216,9 @@ def test_api_decided_and_sketch_to_image(client, tmp_path):
     summary, view = call(client, "decided", "the number 3", 20, 3.0, 0)
     assert "asked for a **3**" in summary and view.count("data-frame=") == 20
     drawn = {"background": None, "layers": [], "composite": handle_file(_png(tmp_path, sketch("one")))}
-    summary, view = call(client, "sketch_to_image", drawn, None, "8", 3.0, 0)
+    summary, view = call(client, "sketch_to_image", drawn, None, "sketch", "8", 3.0, 0)
     assert "Asked for a **8**" in summary and view.count("data-frame=") == len(editing.SWEEP) * (editing.SNAPSHOTS + 1)
-    summary, view = call(client, "inpaint", drawn, None, "top half", "7", 3.0, 0)
+    summary, view = call(client, "inpaint", drawn, None, "sketch", "top half", "7", 3.0, 0)
     assert "Filled the top half toward a **7**" in summary and view.count("data-frame=") == 51
 
 
