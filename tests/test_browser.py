@@ -3,11 +3,12 @@ Each test records every request and fails if one leaves 127.0.0.1."""
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 from urllib.parse import urlparse
 
 import pytest
+
+from benchmarks.browser import count_requests  # one home for "server calls during a block"
 
 pytestmark = pytest.mark.browser
 
@@ -44,25 +45,6 @@ def open_tab(page, name: str) -> None:
     page.get_by_role("tab", name=name, exact=True).first.click(timeout=120_000)
 
 
-@contextlib.contextmanager
-def count_requests(page, part: str = "/gradio_api/"):
-    """The server requests the page sends during the block (the queue's heartbeat left out):
-
-        with count_requests(page) as calls:
-            page.keyboard.press("ArrowLeft")
-        assert calls == []   # the move was answered in the browser
-    """
-    calls: list[str] = []
-
-    def seen(r):
-        if part in r.url and "heartbeat" not in r.url:
-            calls.append(r.url)
-
-    page.on("request", seen)
-    try:
-        yield calls
-    finally:
-        page.remove_listener("request", seen)
 
 
 def test_attention_tab_heatmap_and_bertviz(page):
