@@ -380,9 +380,9 @@ def during_training(prompt: str, seed: int = 0, steps: int = DEFAULT_STEPS, guid
     prompt = check_prompt(prompt)
     _embedded_only(model, "The training view")
     out = []
+    p, empty = encode_prompt(prompt), encode_prompt("")  # the text encoder is the same for every checkpoint
     for name in [*models.checkpoints(model), None]:
         bundle = models.load(model, checkpoint=name)
-        p, empty = encode_prompt(prompt), encode_prompt("")
         run = sample(bundle, (p.states, torch.ones(1, p.states.shape[1])), (empty.states, torch.ones(1, empty.states.shape[1])),
                      start_noise(bundle, [seed]), steps, guidance)
         label = f"training step {int(name.split('-')[1]):,}" if name else "final (shipped)"
