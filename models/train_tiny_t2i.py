@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import math
 import time
 from pathlib import Path
 
@@ -188,12 +189,14 @@ def train_dit(args, device) -> None:
     gen = torch.Generator().manual_seed(args.seed)
     state_path = args.workdir / "dit_state.pt"
     step, elapsed, losses = 0, 0.0, []
+    cycle_end = args.dit_steps  # where the first one-cycle schedule ends
     if state_path.exists():
         s = torch.load(state_path, map_location=device, weights_only=False)
         dit.load_state_dict(s["dit"]), ema.load_state_dict(s["ema"])
         opt.load_state_dict(s["opt"]), sched.load_state_dict(s["sched"])
         gen.set_state(s["gen"])
         step, elapsed, losses = s["step"], s["elapsed"], s["losses"]
+        cycle_end = s.get("cycle_end", s["sched"]["total_steps"])
         print(f"dit: resumed at step {step}", flush=True)
     n_params = sum(p.numel() for p in dit.parameters())
     print(f"dit: {n_params:,} parameters, pool {len(latents)}, device {device}", flush=True)
@@ -223,7 +226,12 @@ def train_dit(args, device) -> None:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(dit.parameters(), 1.0)
-        opt.step(), sched.step()
+        opt.step()
+        if step < cycle_end:
+            sched.step()
+        else:  # extension past the first cycle: short warm-up to --extend-lr, cosine down to 2% of it
+            for group in opt.param_groups:
+                group["lr"] = extension_lr(step + 1, cycle_end, args.dit_steps, args.extend_lr)
         ema.step(dit.parameters())
         step += 1
         losses.append(loss.item())
@@ -233,18 +241,31 @@ def train_dit(args, device) -> None:
             elapsed += time.time() - t0
             t0 = time.time()
             print(f"dit step {step}/{args.dit_steps} loss {np.mean(losses[-100:]):.4f} "
-                  f"lr {sched.get_last_lr()[0]:.2e} elapsed {elapsed:.0f}s", flush=True)
+                  f"lr {opt.param_groups[0]['lr']:.2e} elapsed {elapsed:.0f}s", flush=True)
         if step % 500 == 0 or step == args.dit_steps:
             torch.save(dict(dit=dit.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(),
                             sched=sched.state_dict(), gen=gen.get_state(), step=step,
-                            elapsed=elapsed, losses=losses), state_path)
+                            elapsed=elapsed, losses=losses, cycle_end=cycle_end), state_path)
             export(args.out / "transformer", fp16=False)  # the app can follow the run
             DDIMScheduler.from_config(scheduler.config).save_pretrained(args.out / "scheduler")
             _write_log(args.out, dit=dict(steps=step, planned_steps=args.dit_steps, batch=args.batch, lr=args.lr,
+                                          first_cycle_steps=cycle_end, extend_lr=args.extend_lr,
                                           parameters=n_params, seconds=round(elapsed, 1), device=str(device),
                                           loss_curve=[round(float(np.mean(losses[i:i + 100])), 5)
                                                       for i in range(0, len(losses), 100)]))
     print(f"dit: stopped at step {step}, {elapsed:.0f}s", flush=True)
+
+
+def extension_lr(step: int, start: int, end: int, peak: float, warmup: int = 200) -> float:
+    """Learning rate for steps past the first one-cycle schedule (a warm restart, as in SGDR).
+
+    Stateless, so `--dit-steps` can be raised again on a later resume and the rest of the
+    schedule simply stretches to the new end.
+    """
+    if step - start < warmup:
+        return peak * (step - start) / warmup
+    frac = min(1.0, (step - start - warmup) / max(1, end - start - warmup))
+    return peak * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac)))
 
 
 def _write_log(out: Path, **parts) -> None:
@@ -262,6 +283,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--pool", type=int, default=60000, help="scenes encoded once for the denoiser")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--extend-lr", type=float, default=4e-4,
+                   help="peak learning rate when --dit-steps is raised past a finished run")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoints", default="0,1000,4000", help="steps whose EMA denoiser is kept")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)

@@ -191,7 +191,7 @@ def _png(tmp_path, arr, name="x.png") -> str:
 
 
 @pytest.mark.api
-def test_api_classify_a_sketch_and_refuse_a_blank_one(client, tmp_path):
+def test_api_classify_a_sketch_and_say_a_blank_one_is_blank(client, tmp_path):
     from gradio_client import handle_file
 
     from tests.conftest import call
@@ -201,8 +201,7 @@ def test_api_classify_a_sketch_and_refuse_a_blank_one(client, tmp_path):
     assert "reads a 7" in verdict and "fv-bars" in bars and att.count("data-frame=") >= 16
     blank = {"background": None, "layers": [],
              "composite": handle_file(_png(tmp_path, np.full((280, 280, 4), 255, np.uint8), "blank.png"))}
-    with pytest.raises(Exception, match="blank"):
-        call(client, "classify", blank)
+    assert "blank" in call(client, "classify", blank)[0]  # said in the verdict; the other views are kept
     out = call(client, "classify_upload", handle_file(_png(tmp_path, (mnist_digits()[0][2450] * 255).astype(np.uint8))))
     assert "reads a 4" in out[0]
 
@@ -225,9 +224,6 @@ def test_api_decided_and_sketch_to_image(client, tmp_path):
 # ---- browser -------------------------------------------------------------------------------
 
 @pytest.mark.browser
-@pytest.mark.xfail(strict=True, reason="KNOWN BUG (open): in Chromium, after drawing, 'Read it' updates the verdict "
-                   "and bars but the tokens / attention / patch views show gradio's Error badge (the same endpoint "
-                   "returns correct views through gradio_client: test_api_classify_a_sketch_and_refuse_a_blank_one)")
 def test_vision_tab_draw_read_and_scrub_without_the_server(browser, app_url):  # noqa: F811
     from tests.test_browser import _shown
 
@@ -248,8 +244,11 @@ def test_vision_tab_draw_read_and_scrub_without_the_server(browser, app_url):  #
         pg.get_by_role("button", name="Read it").click()
         view = "#vision-attention"
         pg.locator(f"{view} [data-frame]:not([hidden]) img").first.wait_for(timeout=180_000)
-        assert "The ViT reads a 1" in pg.locator("#vision-verdict").inner_text()
-        assert pg.locator("#vision-tokens .vz-tok").count() == 49
+        # the click may race the canvas's upload of the stroke; the stroke's own change event follows
+        pg.locator("#vision-verdict", has_text="The ViT reads a 1").wait_for(timeout=30_000)
+        for part in ("#vision-tokens", "#vision-attention", "#vision-patch"):
+            assert "Error" not in pg.locator(part).inner_text(), part  # no error badge on any view
+        assert pg.locator("#vision-tokens .vz-tok").count() == 50  # CLS + 49 patches
         pg.wait_for_timeout(1500)
         slider = pg.locator(view).get_by_role("slider", name="Layer", exact=True)
         before = _shown(pg, view)

@@ -60,10 +60,19 @@ def _read(image):
             vision_views.attention_scrubber(r), vision_views.patch_scrubber(r))
 
 
+def _blank_or_read(sketch, on_blank):
+    try:
+        return (*_read(sketch), "sketch")
+    except ValueError as e:  # a blank canvas: say so in the verdict, no error badges
+        return str(e), *on_blank, "sketch"
+
+
 @friendly_errors
 def read_sketch(sketch):
-    """Classify a Sketchpad drawing (its flattened composite)."""
-    return (*_read(sketch), "sketch")
+    """Classify a Sketchpad drawing (its flattened composite). A blank drawing leaves the views as
+    they are: the click can race the canvas's own upload of the stroke just drawn, and the change
+    event that follows it brings the drawing."""
+    return _blank_or_read(sketch, [gr.skip()] * 4)
 
 
 @friendly_errors
@@ -76,12 +85,10 @@ def read_upload(image):
 
 @friendly_errors
 def read_live(sketch):
-    """While drawing: only the verdict and the bars (one small pass; a blank canvas says so)."""
-    try:
-        r = vision.classify(sketch)
-    except ValueError as e:
-        return str(e), "", "sketch"
-    return vision_views.verdict(r.probs), vision_views.prediction_bars(r.probs), "sketch"
+    """Every finished stroke: all the views follow the drawing (one 60 ms pass), so the tokens,
+    attention and patch views never show an older picture than the verdict. A cleared canvas
+    clears them."""
+    return _blank_or_read(sketch, [""] * 4)
 
 
 @friendly_errors
@@ -187,7 +194,7 @@ def build(demo: gr.Blocks) -> None:
     outs = [verdict, bars, tokens, att, patch, source]
     read.click(read_sketch, sketch, outs, api_name="classify", **ev)
     upload.change(read_upload, upload, outs, api_name="classify_upload", **ev)
-    sketch.change(read_live, sketch, [verdict, bars, source], api_name="classify_live", trigger_mode="always_last",
+    sketch.change(read_live, sketch, outs, api_name="classify_live", trigger_mode="always_last",
                   concurrency_id="lookup", concurrency_limit=4, show_progress="hidden")
     run.click(run_decided, [prompt, steps, guidance, seed], [dsummary, dview], api_name="decided", **ev)
     go.click(run_sketch_to_digit, [sketch, upload, source, digit, sguidance, sseed], [ssummary, sview],
