@@ -190,12 +190,3 @@ def race_views(text_prompt: str, image_prompt: str, new_tokens: int, steps: int,
     result: the race itself is cached too, so identical requests cost one run and one rendering."""
     r = race(text_prompt, image_prompt, new_tokens, steps, seed)
     return pass_view(r), timeline_html(r), filmstrip_html(r), summary_html(r)
-
-
-@bounded_cache(maxsize=1)
-def patches_view(patch: int = 4) -> str:
-    """All ten digits cut into patches, one scrubber (a Digit slider switched in the browser)."""
-    from explainers.compare import example_digit
-
-    frames = {(d,): patches_html(example_digit(d), patch) for d in range(10)}
-    return scrubber([Axis("Digit", 0, 9, 3, "(a real handwritten digit of this class)")], frames)

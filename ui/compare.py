@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from explainers import compare, compare_views
+from explainers import compare, compare_views, three_jobs, three_jobs_views
 from explainers.frames import rgb_uri
 from explainers.text_input import check_number, clean_text
 from ui.common import explain, friendly_errors, scrub_view
@@ -34,7 +34,14 @@ an image into patches and treat each patch as a token, so attention works on pic
 with Transformer blocks over such patch tokens. **Multimodal models** combine both: one network
 reads text and image tokens together. And **latent diffusion** (Rombach et al., 2022) denoises a
 compressed version of the image instead of its pixels, which is what makes big image models
-affordable. Below, a digit becomes a sequence: 7 x 7 = 49 patch tokens of 4 x 4 pixels.
+affordable.
+
+**One block, three jobs.** The three embedded transformers below are built from the same block
+(LayerNorm, attention, add; LayerNorm, feed-forward, add), stacked. **tiny-gpt** writes text: its
+tokens are word pieces and its attention is *causal*. **tiny-vit** reads an image: its tokens are
+4 x 4-pixel patches plus a CLS token, and attention is *full*. **tiny-t2i's DiT** draws: its tokens
+are patches of a noisy latent, with full self-attention and *cross-attention* to the words of the
+prompt. Press the button to run one forward pass of each and measure it.
 """
 
 
@@ -90,8 +97,10 @@ def run_patches(digit: int) -> str:
     return compare_views.patches_html(compare.example_digit(digit))
 
 
-def all_patches() -> str:
-    return compare_views.patches_view()
+@friendly_errors
+def run_three_jobs(text: str, digit_index: int, prompt: str) -> str:
+    """One measured forward pass of tiny-gpt, tiny-vit and the tiny-t2i DiT, side by side (HTML)."""
+    return three_jobs_views.three_jobs_html(three_jobs.three_jobs(text, digit_index, prompt))
 
 
 def build(demo: gr.Blocks) -> None:
@@ -130,7 +139,13 @@ def build(demo: gr.Blocks) -> None:
     steps_out = gr.HTML(elem_id="steps-tradeoff")
 
     gr.Markdown(CONVERGE)
-    patch_out = scrub_view("An image as a sequence of patch tokens", elem_id="patches")
+    with gr.Row():
+        jobs_text = gr.Textbox(value=three_jobs.DEFAULT_TEXT, label="Text for the GPT", max_length=500)
+        jobs_digit = gr.Slider(0, 999, value=three_jobs.DEFAULT_DIGIT, step=1,
+                               label="Digit for the ViT (which of the 1,000 held-out real digits)")
+        jobs_prompt = gr.Textbox(value=three_jobs.DEFAULT_PROMPT, label="Prompt for the DiT", max_length=300)
+    jobs_btn = gr.Button("Run one pass of each, measured")
+    jobs_out = gr.HTML(elem_id="three-jobs")
 
     ev = dict(concurrency_id="cpu_model", concurrency_limit=2)
     race_in = [text_prompt, image_prompt, new_tokens, steps, seed]
@@ -140,4 +155,4 @@ def build(demo: gr.Blocks) -> None:
     cost_btn.click(run_attention_cost, None, [cost_plot, cost_table], api_name="attention_cost", **ev)
     steps_btn.click(run_steps, [steps_prompt, steps_seed], steps_out, api_name="steps_tradeoff", **ev)
     gr.api(run_patches, api_name="patches")
-    demo.load(all_patches, None, patch_out, api_name="patches_all")
+    jobs_btn.click(run_three_jobs, [jobs_text, jobs_digit, jobs_prompt], jobs_out, api_name="three_jobs", **ev)
