@@ -8,6 +8,7 @@ import gradio as gr
 
 from explainers import attention, attention_views
 from explainers.text_input import clean_text
+from ui import links
 from ui.common import SCRUB_JS, explain, friendly_errors, model_choices
 
 EXAMPLES = [
@@ -118,6 +119,8 @@ def build(demo: gr.Blocks) -> None:
         run = gr.Button("Show attention", variant="primary", scale=3)
         hide = gr.Checkbox(value=True, label="Hide special tokens ([CLS], [SEP], ...) in the maps", scale=2)
     gr.Examples(EXAMPLES, inputs=[text, model], label="Examples (click one, then 'Show attention')")
+    link_inputs = {"text": text, "model": model, "hide_special": hide}
+    links.copy_button("attention", link_inputs)
     # (text, model) of the last run: every view below follows it. A hidden component, not gr.State:
     # a State makes the page hold a heartbeat connection open for its whole life.
     last_run = gr.JSON(value=None, visible=False)
@@ -170,3 +173,4 @@ def build(demo: gr.Blocks) -> None:
     gr.api(heads_grid, api_name="heads_grid", **lookup)
     gr.api(bertviz_view, api_name="bertviz", **lookup)
     demo.load(refresh_models, None, [model, sim_model], api_name="attention_models")
+    links.register(demo, links.TabLink("attention", run_attention, link_inputs, outs, ("layer", "head")))

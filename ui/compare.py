@@ -8,6 +8,7 @@ import gradio as gr
 from explainers import compare, compare_views, three_jobs, three_jobs_views
 from explainers.frames import rgb_uri
 from explainers.text_input import check_number, clean_text
+from ui import links
 from ui.common import explain, friendly_errors, scrub_view
 
 STEP_COUNTS = (1, 2, 3, 5, 10, 50)
@@ -113,6 +114,9 @@ def build(demo: gr.Blocks) -> None:
         steps = gr.Slider(10, 60, value=20, step=1, label="DDIM steps (= diffusion passes)")
         seed = gr.Number(value=0, precision=0, label="Seed", minimum=0)
     go = gr.Button("Race: run both, measured", variant="primary")
+    link_inputs = {"text_prompt": text_prompt, "image_prompt": image_prompt, "new_tokens": new_tokens, "steps": steps,
+                   "seed": seed}
+    links.copy_button("compare", link_inputs)
     gr.Examples([["ROMEO:", "a handwritten 5"], ["To be, or not to", "the number seven"], ["The king is", "draw a zero"]],
                 inputs=[text_prompt, image_prompt])
     passes = scrub_view("Both models, pass by pass", elem_id="race-passes")
@@ -151,6 +155,8 @@ def build(demo: gr.Blocks) -> None:
     race_in = [text_prompt, image_prompt, new_tokens, steps, seed]
     go.click(check_race, race_in, None, api_name="race_check", queue=False).success(
         run_race, race_in, [passes, timeline, strip, table], api_name="race", **ev)
+    links.register(demo, links.TabLink("compare", run_race, link_inputs, [passes, timeline, strip, table],
+                                       ("forward_pass",)))
     gr.api(race_step, api_name="race_step", concurrency_id="lookup", concurrency_limit=4)
     cost_btn.click(run_attention_cost, None, [cost_plot, cost_table], api_name="attention_cost", **ev)
     steps_btn.click(run_steps, [steps_prompt, steps_seed], steps_out, api_name="steps_tradeoff", **ev)

@@ -8,6 +8,7 @@ import gradio as gr
 from explainers import denoising, diffusion_views
 from explainers.frames import plain
 from explainers.text_input import check_number
+from ui import links
 from ui.common import explain, friendly_errors, model_choices, scrub_view
 
 EXAMPLES = [
@@ -129,6 +130,9 @@ def build(demo: gr.Blocks) -> None:
         seed = gr.Number(value=0, precision=0, minimum=0, maximum=denoising.MAX_SEED, label="Seed")
         batch = gr.Slider(1, denoising.MAX_BATCH, value=1, step=1, label="Images")
     run = gr.Button("Denoise", variant="primary")
+    link_inputs = {"prompt": prompt, "steps": steps, "guidance": guidance, "seed": seed, "scheduler": scheduler,
+                   "model": model, "batch": batch}
+    links.copy_button("denoising", link_inputs)
     gr.Examples(EXAMPLES, inputs=[prompt, steps, guidance, seed, scheduler],
                 label="Examples (click one, then 'Denoise')")
     summary = gr.Markdown()
@@ -153,3 +157,4 @@ def build(demo: gr.Blocks) -> None:
     gr.api(show_step, api_name="denoise_step", concurrency_id="lookup", concurrency_limit=4)
     scheduler.change(step_limits, scheduler, steps, api_name="denoise_step_limits")
     demo.load(refresh_models, None, model, api_name="denoise_models")
+    links.register(demo, links.TabLink("denoising", run_denoise, link_inputs, outs, ("step", "image")))

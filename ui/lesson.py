@@ -135,18 +135,16 @@ def read_link(params: dict) -> tuple[str | None, int | None, str]:
 
 
 def wire_links(blocks: gr.Blocks, tabs: gr.Tabs, lesson_ui: LessonUI, note: gr.Markdown) -> None:
-    """On page load: `?tab=<id>` selects a tab and `?lesson=N` opens the lesson at step N. Bad values
-    are ignored with a note at the top of the page."""
+    """On page load: `?tab=<id>` selects a tab, `?lesson=N` opens the lesson at step N, and a tab's
+    own keys (`ui.links`) fill its inputs, run it and move its sliders. Bad values are ignored
+    with a note at the top of the page."""
+    from ui import links
 
-    def on_load(request: gr.Request):
-        try:
-            params = dict(request.query_params) if request is not None else {}
-        except Exception:  # noqa: BLE001 - a link must never break the page
-            params = {}
+    def page(params: dict):
         tab, n, why = read_link(params)
-        msg = f"Part of this link was ignored: {why}" if why else ""
-        return (gr.Tabs(selected=tab) if tab else gr.Tabs(), gr.Markdown(msg, visible=bool(msg)), n or 1)
+        updates = (gr.Tabs(selected=tab) if tab else gr.Tabs(), n or 1)
+        return updates, tab, [why] if why else []
 
     # the tab is selected at once; the lesson step (a model run the first time) follows
-    blocks.load(on_load, None, [tabs, note, lesson_ui.picker], api_name="open_link").then(
-        show_step, lesson_ui.picker, lesson_ui.outputs[1:], api_name="lesson_link_step")
+    dep = links.wire(blocks, page, [tabs, lesson_ui.picker], note)
+    dep.then(show_step, lesson_ui.picker, lesson_ui.outputs[1:], api_name="lesson_link_step")

@@ -10,6 +10,7 @@ import html
 import gradio as gr
 
 from explainers import generation, logit_lens, next_token, next_token_views, training_progress
+from ui import links
 from ui.common import SCRUB_JS, explain, friendly_errors, model_choices
 
 HUB_PROMPTS = {"gpt2": "The meaning of life is", "distilgpt2": "Once upon a time, there was a"}
@@ -129,6 +130,8 @@ def build(demo: gr.Blocks) -> None:
             bars = gr.HTML("<p class='caption'>Press 'Predict the next token'.</p>", elem_id="next-token-bars",
                            css_template=css)
             caption = gr.Markdown()
+            link_inputs = {"text": text, "model": model, "temperature": temperature, "top_k": top_k, "top_p": top_p}
+            links.copy_button("next_token", link_inputs)
         with gr.Tab("One token at a time"):
             with gr.Row():
                 max_new = gr.Slider(1, generation.MAX_NEW_TOKENS, value=30, step=1, label="New tokens")
@@ -171,3 +174,4 @@ def build(demo: gr.Blocks) -> None:
     # One endpoint per view for gradio_client users: the page's Step slider never calls it.
     gr.api(show_step, api_name="generation_step", concurrency_id="lookup", concurrency_limit=4)
     demo.load(refresh_models, None, model, api_name="next_token_models")
+    links.register(demo, links.TabLink("next_token", predict, link_inputs, [bars, caption]))

@@ -9,6 +9,7 @@ from PIL import Image, UnidentifiedImageError
 
 from explainers import diffusion_views, noising
 from explainers.text_input import check_number
+from ui import links
 from ui.common import explain, friendly_errors, scrub_view
 
 EXAMPLE_FILES = ["mnist-digit-3.png", "mnist-digit-7.png", "sklearn-china.jpg", "sklearn-flower.jpg"]
@@ -95,6 +96,8 @@ def build(demo: gr.Blocks) -> None:
                           label="Open at step t (0 = clean, 999 = pure noise)")
             run = gr.Button("Add noise", variant="primary")
             gr.Examples(EXAMPLES, inputs=[image, t], label="Examples (click one, then 'Add noise')")
+            link_inputs = {"image": image, "t": t}  # a link sets t; the picture is the one on the page
+            links.copy_button("noising", link_inputs)
     view = scrub_view("x_t at every step, both schedules", elem_id="noising-view")
     grid = gr.HTML(label="x_t at several steps", elem_id="noising-grid")
     step_json = gr.JSON(visible=False)
@@ -108,3 +111,4 @@ def build(demo: gr.Blocks) -> None:
     # For gradio_client users: one step, computed on demand (the page itself never calls it).
     step_btn.click(noising_step, [image, t], step_json, api_name="noising_step", concurrency_id="lookup",
                    concurrency_limit=4)
+    links.register(demo, links.TabLink("noising", run_noising, link_inputs, [view, grid], ("step_t",)))

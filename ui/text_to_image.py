@@ -10,6 +10,7 @@ from explainers import text_to_image as t2i
 from explainers import text_to_image_sd as t2i_sd
 from explainers import text_to_image_views as views
 from explainers.catalog import model_choices
+from ui import links
 from ui.common import explain, friendly_errors, scrub_view
 
 EXAMPLES = [
@@ -131,6 +132,9 @@ def build(demo: gr.Blocks) -> None:
         show_special = gr.Checkbox(value=False, label="Show [CLS]/[SEP] maps", scale=1)
         go = gr.Button("Generate", variant="primary", scale=1)
     gr.Examples(EXAMPLES, inputs=[prompt, negative, steps, guidance, seed], label="Examples (click one, then Generate)")
+    link_inputs = {"prompt": prompt, "negative": negative, "steps": steps, "guidance": guidance, "seed": seed,
+                   "n_images": n_images, "model": model, "show_special": show_special}
+    links.copy_button("text_to_image", link_inputs)
     summary = gr.Markdown()
     tokens = gr.HTML(label="Tokens")
     gallery = gr.HTML(label="Final images")
@@ -165,6 +169,7 @@ def build(demo: gr.Blocks) -> None:
     inputs = [prompt, negative, steps, guidance, seed, n_images, model, show_special]
     outputs = [summary, tokens, gallery, steps_view, words_view, patches_view]
     go.click(run, inputs, outputs, api_name="text_to_image", **ev)
+    links.register(demo, links.TabLink("text_to_image", run, link_inputs, outputs, ("step", "layer", "head", "patch")))
     prompt.submit(run, inputs, outputs, api_name="text_to_image_submit", **ev)
     swap_btn.click(swap, [prompt, other, steps, guidance, seed, negative, model], swap_out, api_name="t2i_swap", **ev)
     interp_btn.click(interpolate, [prompt, kind, other_seed, other_prompt, steps, guidance, seed, model], interp_out,

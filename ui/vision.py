@@ -9,6 +9,7 @@ from pathlib import Path
 import gradio as gr
 
 from explainers import editing, editing_views, vision, vision_views
+from ui import links
 from ui.common import explain, friendly_errors, scrub_view
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"  # vision/: python -m explainers.vision
@@ -157,6 +158,8 @@ def build(demo: gr.Blocks) -> None:
             seed = gr.Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed")
         run = gr.Button("Denoise and read every step")
         gr.Examples(DECIDED_EXAMPLES, inputs=[prompt, steps, guidance, seed], label="Examples")
+        link_inputs = {"prompt": prompt, "steps": steps, "guidance": guidance, "seed": seed}
+        links.copy_button("vision", link_inputs)
         dsummary = gr.Markdown()
         dview = scrub_view("The ViT's reading of x0 at each step", elem_id="vision-decided")
 
@@ -197,6 +200,7 @@ def build(demo: gr.Blocks) -> None:
     sketch.change(read_live, sketch, outs, api_name="classify_live", trigger_mode="always_last",
                   concurrency_id="lookup", concurrency_limit=4, show_progress="hidden")
     run.click(run_decided, [prompt, steps, guidance, seed], [dsummary, dview], api_name="decided", **ev)
+    links.register(demo, links.TabLink("vision", run_decided, link_inputs, [dsummary, dview], ("step",)))
     go.click(run_sketch_to_digit, [sketch, upload, source, digit, sguidance, sseed], [ssummary, sview],
              api_name="sketch_to_image", **ev)
     fill.click(run_inpaint, [sketch, upload, source, region, idigit, sguidance, iseed], [isummary, iview],
