@@ -14,10 +14,6 @@ import base64
 import contextvars
 import html
 import io
-import tempfile
-import threading
-import uuid
-from pathlib import Path
 
 import numpy as np
 
@@ -32,17 +28,26 @@ from explainers.denoising import (
     TrainingRun,
     step_info,
 )
-from explainers.frames import Axis, bars_html, figure_tag, heat_uri, line_svg, plain, png_uri, rgb_uri, scrubber
+from explainers.frames import (
+    Axis,
+    bars_html,
+    figure_tag,
+    heat_uri,
+    line_svg,
+    plain,
+    png_uri,
+    rgb_uri,
+    scrubber,
+    write_gif,
+)
+from explainers.frames import gif_path as frames_gif_path
 
-GIF_DIR = Path(tempfile.gettempdir()) / "explainer-gifs"
-GIF_KEEP = 16  # older GIFs are deleted: the folder stays bounded however long the server runs
 GIF_MAX_FRAMES = 100
 MAX_FRAMES_PER_IMAGE = 101  # longer runs (DDPM, 1000 steps) show evenly spaced steps, first and last included
 MAX_FRAMES_TOTAL = 420  # all images of a batch together: keeps one run's page payload to a few MB
 IMAGE_PX = 168  # a 28-pixel digit drawn at 6x with crisp pixels
 MAIN, ACCENT = "#0072b2", "#d55e00"  # Okabe-Ito blue and vermillion (colour-blind safe)
 ROW = 'style="display:flex;flex-wrap:wrap;gap:6px 14px;align-items:flex-start"'  # pictures side by side
-_gif_lock = threading.Lock()
 _result: contextvars.ContextVar = contextvars.ContextVar("diffusion_view_result", default=None)
 
 
@@ -297,15 +302,13 @@ def animation_gif(result: DenoiseResult, scale: int | None = None) -> str:
     from PIL import Image
 
     digest = hashlib.sha1(repr((_result_key(result), scale)).encode()).hexdigest()[:16]
-    path = GIF_DIR / f"denoise-{result.label if result.label is not None else 'any'}-{digest}.gif"
-    with _gif_lock:
-        if path.is_file():  # the same run again: its GIF is already written
-            path.touch()
-            return str(path)
+    name = f"denoise-{result.label if result.label is not None else 'any'}-{digest}"
+    if (done := frames_gif_path(name)) is not None:  # the same run again: its GIF is already written
+        return str(done)
     h, w = result.x_t.shape[-3:-1]
     scale = scale or max(1, 128 // max(h, w))
     idx = np.unique(np.linspace(0, result.steps, min(GIF_MAX_FRAMES, result.steps + 1)).round().astype(int))
-    frames = []
+    images = []
     for i in idx:
         tiles = []
         for b in range(result.batch):
@@ -313,17 +316,9 @@ def animation_gif(result: DenoiseResult, scale: int | None = None) -> str:
             tiles.append(np.concatenate([result.images("x_t", b)[i], np.ones((h, 2, x0.shape[-1])), x0], axis=1))
         row = np.concatenate([np.concatenate([tile, np.ones((h, 4, tile.shape[-1]))], axis=1) for tile in tiles], axis=1)
         row = (row * 255).round().astype(np.uint8).repeat(scale, 0).repeat(scale, 1)  # (H*s, W*s, C)
-        frames.append(Image.fromarray(row[..., 0] if row.shape[-1] == 1 else row).convert("P"))
-    durations = [60] * (len(frames) - 1) + [1500]  # hold the final image
-    with _gif_lock:
-        GIF_DIR.mkdir(parents=True, exist_ok=True)
-        old = sorted(GIF_DIR.glob("*.gif"), key=lambda p: p.stat().st_mtime)
-        for p in old[: max(0, len(old) - GIF_KEEP + 1)]:
-            p.unlink(missing_ok=True)
-        tmp = path.with_suffix(f".{uuid.uuid4().hex[:8]}.tmp")
-        frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)
-        tmp.replace(path)
-    return str(path)
+        images.append(Image.fromarray(row[..., 0] if row.shape[-1] == 1 else row).convert("P"))
+    durations = [60] * (len(images) - 1) + [1500]  # hold the final image
+    return write_gif(name, images, durations)
 
 
 def noising_views(image, t: int) -> tuple[str, str]:

@@ -16,11 +16,18 @@ import functools
 import html
 import io
 import itertools
+import tempfile
+import threading
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+GIF_DIR = Path(tempfile.gettempdir()) / "explainer-gifs"
+GIF_KEEP = 16  # older GIFs are deleted: the folder stays bounded however long the server runs
+_gif_lock = threading.Lock()
 CMAP = "viridis"  # perceptually uniform, colour-blind safe
 DIVERGING = "RdBu_r"
 _ids = itertools.count()  # unique element ids for the labels of each scrubber
@@ -108,6 +115,8 @@ def scrubber(axes: Sequence[Axis], frames: Mapping[tuple[int, ...], str], header
     if play:
         controls.append('<button type="button" class="fv-play" data-play aria-label="Play through the steps">'
                         '&#9654; Play</button>')
+    controls.append('<button type="button" class="fv-play" data-save aria-label="Save PNG of the view shown">'
+                    'Save PNG</button>')
     body = "".join(
         f'<div data-frame="{"-".join(map(str, k))}"{"" if k == start else " hidden"}>{v}</div>'
         for k, v in frames.items())
@@ -212,3 +221,28 @@ def line_svg(series: Sequence[Mapping], xlabel: str, ylabel: str, title: str = "
             for a, b, c in points]
     out.append("</svg>")
     return "".join(out)
+
+
+def gif_path(name: str) -> Path | None:
+    """The path of an animation already written under this name (touched: kept longest), or None."""
+    path = GIF_DIR / f"{name}.gif"
+    with _gif_lock:
+        if path.is_file():
+            path.touch()
+            return path
+    return None
+
+
+def write_gif(name: str, images: Sequence, durations: Sequence[int]) -> str:
+    """Write PIL images as an animated GIF (looping) into the bounded temp folder; returns its path."""
+    path = GIF_DIR / f"{name}.gif"
+    with _gif_lock:
+        GIF_DIR.mkdir(parents=True, exist_ok=True)
+        old = sorted(GIF_DIR.glob("*.gif"), key=lambda p: p.stat().st_mtime)
+        for p in old[: max(0, len(old) - GIF_KEEP + 1)]:
+            p.unlink(missing_ok=True)
+        tmp = path.with_suffix(f".{uuid.uuid4().hex[:8]}.tmp")
+        images[0].save(tmp, format="GIF", save_all=True, append_images=list(images[1:]), duration=list(durations),
+                       loop=0)
+        tmp.replace(path)
+    return str(path)

@@ -77,6 +77,38 @@ const show = (box) => {
   });
   box.querySelectorAll('[data-frame]').forEach(f => { f.hidden = f.dataset.frame !== key; });
 };
+// "Save PNG": the frame on screen (its pictures at their shown size, crisp pixels, captions below,
+// the slider positions on top) drawn on a canvas and downloaded. Everything is already in the page.
+const savePng = (box) => {
+  const frame = box.querySelector('[data-frame]:not([hidden])');
+  const imgs = frame ? [...frame.querySelectorAll('img')].filter(i => i.offsetParent !== null && i.naturalWidth) : [];
+  if (!imgs.length) return;
+  const title = [...box.querySelectorAll('input[data-scrub]')].map(r => r.getAttribute('aria-valuetext')).join(', ');
+  const pad = 8, capH = 16, maxW = 1600;
+  let x = pad, y = pad + 20, rowH = 0, width = 0;
+  const spots = imgs.map(img => {
+    const w = Math.round(img.getBoundingClientRect().width), h = Math.round(img.getBoundingClientRect().height);
+    if (x + w > maxW && x > pad) { x = pad; y += rowH + capH + pad; rowH = 0; }
+    const fig = img.closest('figure'), cap = fig ? (fig.querySelector('figcaption') || {}).textContent || '' : '';
+    const spot = {img, x, y, w, h, cap: cap.trim()};
+    x += w + pad; rowH = Math.max(rowH, h); width = Math.max(width, x);
+    return spot;
+  });
+  const c = document.createElement('canvas');
+  c.width = width; c.height = y + rowH + capH + pad;
+  const g = c.getContext('2d');
+  g.fillStyle = '#fff'; g.fillRect(0, 0, c.width, c.height);
+  g.imageSmoothingEnabled = false;
+  g.fillStyle = '#111'; g.font = '14px sans-serif'; g.fillText(title, pad, pad + 12);
+  g.font = '11px sans-serif';
+  spots.forEach(s => { g.drawImage(s.img, s.x, s.y, s.w, s.h); g.fillText(s.cap.slice(0, 60), s.x, s.y + s.h + 12, s.w + pad); });
+  const name = (title || 'view').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') + '.png';
+  c.toBlob(blob => {
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(blob); a.download = name; document.body.appendChild(a); a.click();
+    setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+  }, 'image/png');
+};
 element.addEventListener('input', (e) => {
   const r = e.target.closest ? e.target.closest('input[data-scrub]') : null;
   if (r) show(r.closest('[data-scrubber]'));
@@ -91,6 +123,8 @@ element.addEventListener('click', (e) => {
     if (r) { r.value = row * g + col; show(box); }
     return;
   }
+  const save = e.target.closest ? e.target.closest('[data-save]') : null;
+  if (save) { savePng(save.closest('[data-scrubber]')); return; }
   const b = e.target.closest ? e.target.closest('[data-play]') : null;
   if (!b) return;
   const box = b.closest('[data-scrubber]');

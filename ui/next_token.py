@@ -69,6 +69,13 @@ def generate(text: str, model: str, max_new_tokens: int, temperature: float, top
 
 
 @friendly_errors
+def generation_gif(text: str, model: str, max_new_tokens: int, temperature: float, top_k: int, top_p: float,
+                   seed: int) -> str:
+    """The same generation (cached: the model does not run again) as an animated GIF file."""
+    return next_token_views.generation_gif_of(text, model, max_new_tokens, temperature, top_k, top_p, seed)
+
+
+@friendly_errors
 def show_step(text: str, model: str, max_new_tokens: int, temperature: float, top_k: int, top_p: float, seed: int,
               step: int) -> str:
     """One generation step (1-based) as HTML: a lookup of an earlier 'generate' run, never a model run."""
@@ -140,6 +147,7 @@ def build(demo: gr.Blocks) -> None:
             summary = gr.Markdown()
             steps = gr.HTML("", elem_id="generation-steps", js_on_load=SCRUB_JS, css_template=css)
             passes = gr.HTML("", elem_id="generation-passes", css_template=css)
+            gen_gif = gr.File(label="The generation as an animated GIF (download)", elem_id="generation-gif")
             cmp_btn = gr.Button("Time it with and without the KV cache")
             cmp_md = gr.Markdown()
             cmp_chart = gr.HTML("", css_template=css)
@@ -164,7 +172,8 @@ def build(demo: gr.Blocks) -> None:
         # a new distribution (the controls are inputs of the computation, not views of a result)
         ctl.change(predict, sampling, [bars, caption], api_name=f"next_token_{name}", trigger_mode="always_last", **ev)
     gen_in = sampling[:2] + [max_new] + sampling[2:] + [seed]
-    gen_btn.click(generate, gen_in, [summary, steps, passes], api_name="generate", **ev)
+    gen_btn.click(generate, gen_in, [summary, steps, passes], api_name="generate", **ev).success(
+        generation_gif, gen_in, gen_gif, api_name="generate_gif", **ev)
     slow = dict(ev, show_progress="minimal")
     cmp_btn.click(compare_cache, gen_in, [cmp_md, cmp_chart], api_name="kv_cache_comparison",
                   show_progress_on=[cmp_md], **slow)
