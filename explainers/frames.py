@@ -186,13 +186,13 @@ def line_svg(series: Sequence[Mapping], xlabel: str, ylabel: str, title: str = "
     Y = lambda v: top + ph - (fy(np.asarray(v, float)) - ay0) / max(ay1 - ay0, 1e-12) * ph  # noqa: E731
     out = [f'<svg class="fv-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
            f'height="{height}" role="img" aria-label="{html.escape(title or ylabel, quote=True)}: {html.escape(ylabel)} '
-           f'against {html.escape(xlabel)}" style="font:11px system-ui,sans-serif">']
+           f'against {html.escape(xlabel)}" style="font:11px system-ui,sans-serif;fill:currentColor">']
     if title:
         out.append(f'<text x="{left}" y="14" font-weight="600" font-size="12">{html.escape(title)}</text>')
     out.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#999"/>')
     for v in _ticks(y0, y1, logy):
         y = float(Y(v))
-        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e3e3"/>'
+        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{y:.1f}" y2="{y:.1f}" stroke="#888" stroke-opacity="0.3"/>'
                    f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{plain(v)}</text>')
     for v, lab in (xticks if xticks is not None else [(t, plain(t)) for t in _ticks(x0, x1, logx)]):
         x = float(X(v))

@@ -37,7 +37,9 @@ CSS = """
 .explain {font-size:15px}
 table.compare td, table.compare th {padding:4px 8px;border-bottom:1px solid #ddd;vertical-align:top}
 .fv-controls {display:flex;flex-wrap:wrap;gap:8px 18px;align-items:center;margin:6px 0}
-.fv-ctl {display:flex;gap:6px;align-items:center}
+.fv-ctl {display:flex;flex-wrap:wrap;gap:6px;align-items:center}
+.fv-frames {max-width:100%;overflow-x:auto}
+.fv-note {overflow-wrap:anywhere}
 .fv-ctl label {font-weight:600}
 .fv-ctl input[type=range] {width:min(320px,60vw)}
 .fv-ctl output {min-width:2.5em;font-variant-numeric:tabular-nums;font-weight:600}
