@@ -33,7 +33,7 @@ def tokens_html(r: TextToImageResult) -> str:
         mark = ""
         if word.lower() in rare:
             style, mark = "background:#fde68a", " (rare in training)"
-        chips.append(f'<span class="tok" style="{style}" title="token {i}{mark}">{html.escape(tok)}<sub>{i}</sub></span>')
+        chips.append(f'<span role="listitem" class="tok" style="{style}" title="token {i}{mark}">{html.escape(tok)}<sub>{i}</sub></span>')
     note = []
     if r.truncated:
         note.append(f"The prompt was cut at {len(r.tokens)} tokens: the model reads at most that many.")

@@ -44,7 +44,7 @@ STYLE = f"<style>{CSS}</style>"
 
 def _tokens_cell(j: Job) -> str:
     if j.key == "gpt":
-        chips = "".join(f"<span>{html.escape(t)}</span>" for t in j.tokens)
+        chips = "".join(f"<span role='listitem'>{html.escape(t)}</span>" for t in j.tokens)
         return f"<b>{len(j.tokens)} word tokens</b><div class='tj-toks' role='list'>{chips}</div>"
     if j.key == "vit":
         thumbs = "".join(frames.img_tag(frames.rgb_uri(p), f"patch {i + 1}", 14) for i, p in enumerate(j.token_images))

@@ -246,3 +246,34 @@ def test_no_serious_accessibility_violations(page):
                 (known if v["id"] in GRADIO_KNOWN else found).append(where)
     print("known gradio violations:", known)
     assert found == [], "\n".join(found)
+
+
+# each tab after its main action, opened by a link (ui/links.py): the link runs the tab as its button does
+AFTER_ACTION = {
+    "attention": "text=The%20bank%20of%20the%20river", "next_token": "text=To%20be", "noising": "t=500",
+    "denoising": "steps=20", "text_to_image": "steps=10&n_images=1", "vision": "steps=10",
+    "compare": "new_tokens=5&steps=10", "lesson": "lesson=11",
+}
+
+
+def test_no_serious_accessibility_violations_after_each_main_action(browser, app_url):
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    found, known = [], []
+    pg = browser.new_page(viewport={"width": 1400, "height": 1600})
+    try:
+        for tab, query in AFTER_ACTION.items():
+            pg.goto(f"{app_url}?tab={tab}&{query}" if tab != "lesson" else f"{app_url}?{query}",
+                    wait_until="networkidle", timeout=180_000)
+            if tab not in ("next_token", "lesson"):
+                pg.locator("input[data-scrub]:visible").first.wait_for(timeout=180_000)
+            pg.wait_for_timeout(500)
+            for v in axe.run(pg).response["violations"]:
+                if v["impact"] in ("serious", "critical"):
+                    where = f"{tab}: {v['id']} ({v['impact']}) x{len(v['nodes'])}: {v['nodes'][0]['html'][:120]}"
+                    (known if v["id"] in GRADIO_KNOWN else found).append(where)
+    finally:
+        pg.close()
+    print("known gradio violations:", known)
+    assert found == [], "\n".join(found)
