@@ -41,3 +41,25 @@ def test_bad_link_values_are_ignored_with_a_note(page, app_url):  # noqa: F811
     note = page.locator("#link-note").inner_text()
     assert "nowhere" in note and "99" in note
     page.get_by_role("tab", name="Attention", exact=True).first.wait_for(timeout=60_000)
+
+
+def test_walk_the_whole_lesson(page, app_url):  # noqa: F811
+    """Every step: predict (the first choice), reveal (the explanation and a live view appear), Next."""
+    from explainers.lesson import STEPS
+
+    page.goto(app_url + "?lesson=1", wait_until="networkidle", timeout=120_000)
+    for n in range(1, len(STEPS) + 1):
+        page.wait_for_function(f"() => (document.querySelector('#lesson-header')||{{}}).innerText?.includes("
+                               f"'Step {n} of {len(STEPS)}')", timeout=240_000)
+        assert not page.locator("#lesson-view").is_visible()  # nothing is shown before the prediction
+        page.locator("#lesson-answer").get_by_role("radio").first.check()
+        page.get_by_role("button", name="Reveal", exact=True).click()
+        page.locator("#lesson-reveal-text").filter(has_text="Right").or_(
+            page.locator("#lesson-reveal-text").filter(has_text="Not")).first.wait_for(timeout=240_000)
+        view = page.locator("#lesson-view")
+        view.wait_for(state="visible", timeout=60_000)
+        shown = view.locator("img, svg, table, .tok, .chips").count()
+        assert shown >= 1 and len(view.inner_text()) > 20, f"step {n} shows no view"
+        if n < len(STEPS):
+            page.get_by_role("button", name="Next ▶").click()
+    assert not page.get_by_role("button", name="Next ▶").is_enabled()  # the last step
