@@ -161,11 +161,11 @@ def write_card(out: Path, command: str = "") -> None:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", type=int, default=5000)
-    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--steps", type=int, default=8000)
+    p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=1.5e-3)
     p.add_argument("--weight-decay", type=float, default=0.05)
-    p.add_argument("--warmup", type=int, default=400)
+    p.add_argument("--warmup", type=int, default=500)
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--ema", type=float, default=0.999)
     p.add_argument("--patch", type=int, default=VIT_CONFIG["patch_size"])
