@@ -249,7 +249,8 @@ def test_vision_tab_draw_read_and_scrub_without_the_server(browser, app_url):  #
         for part in ("#vision-tokens", "#vision-attention", "#vision-patch"):
             assert "Error" not in pg.locator(part).inner_text(), part  # no error badge on any view
         assert pg.locator("#vision-tokens .vz-tok").count() == 50  # CLS + 49 patches
-        pg.wait_for_timeout(1500)
+        pg.wait_for_load_state("networkidle")  # the stroke's own read (a change event) has finished too
+        pg.wait_for_timeout(1000)
         slider = pg.locator(view).get_by_role("slider", name="Layer", exact=True)
         before = _shown(pg, view)
         calls: list[str] = []
