@@ -220,7 +220,21 @@ def line_svg(series: Sequence[Mapping], xlabel: str, ylabel: str, title: str = "
     out += [f'<circle cx="{float(X(a)):.1f}" cy="{float(Y(b)):.1f}" r="5" fill="{c}" stroke="#fff"/>'
             for a, b, c in points]
     out.append("</svg>")
-    return "".join(out)
+    return "".join(out) + _data_table(series, xlabel, ylabel, title)
+
+
+def _data_table(series: Sequence[Mapping], xlabel: str, ylabel: str, title: str, max_rows: int = 40) -> str:
+    """The chart's numbers as a table that only screen readers see (at most max_rows per series)."""
+    rows = []
+    for s in series:
+        x, y = np.asarray(s["x"], float), np.asarray(s["y"], float)
+        keep = np.unique(np.linspace(0, len(x) - 1, min(len(x), max_rows)).round().astype(int)) if len(x) else []
+        rows += [f"<tr><td>{html.escape(str(s.get('label', '')))}</td><td>{plain(x[i])}</td><td>{plain(y[i])}</td></tr>"
+                 for i in keep]
+    cap = html.escape(f"{title or ylabel}: the data")
+    return (f'<table class="sr-only"><caption>{cap}</caption><thead><tr><th scope="col">series</th>'
+            f'<th scope="col">{html.escape(xlabel)}</th><th scope="col">{html.escape(ylabel)}</th></tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
 
 
 def gif_path(name: str) -> Path | None:

@@ -383,6 +383,7 @@ def _md(text: str) -> str:
 
 
 HANDOUT_CSS = """
+.sr-only {position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0, 0, 0, 0); white-space: nowrap}
 @page {size: A4; margin: 12mm}
 body {font: 11pt/1.4 system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif; color: #111; max-width: 190mm;
       margin: 0 auto; padding: 8px}

@@ -39,6 +39,7 @@ table.compare td, table.compare th {padding:4px 8px;border-bottom:1px solid #ddd
 .fv-controls {display:flex;flex-wrap:wrap;gap:8px 18px;align-items:center;margin:6px 0}
 .fv-ctl {display:flex;flex-wrap:wrap;gap:6px;align-items:center}
 .fv-frames {max-width:100%;overflow-x:auto}
+.sr-only {position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0}
 .fv-note {overflow-wrap:anywhere}
 .fv-ctl label {font-weight:600}
 .fv-ctl input[type=range] {width:min(320px,60vw)}
