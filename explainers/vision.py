@@ -228,6 +228,8 @@ class DecidedResult:
     x_t: np.ndarray  # (steps + 1, 28, 28) the noisy image, pure noise first
     probs: np.ndarray  # (steps, 10) the ViT's probabilities for x0 at each step
     final: int  # the ViT's reading of the last x0
+    model: str = "tiny-ddpm"  # the diffusion model that drew
+    seen: np.ndarray | None = None  # text-to-image: (steps, 28, 28) what the ViT was shown of each colour x0
 
     @property
     def decided_step(self) -> int:
@@ -238,15 +240,60 @@ class DecidedResult:
 
 
 def decided(prompt: str = "a handwritten 7", steps: int = 50, guidance: float = 3.0, seed: int = 0,
-            scheduler: str = "ddim", progress=None) -> DecidedResult:
-    """Run tiny-ddpm for `prompt` and classify its x0 guess at every step with tiny-vit."""
-    from explainers import denoising
+            scheduler: str = "ddim", progress=None, model: str = "tiny-ddpm") -> DecidedResult:
+    """Run a diffusion model for `prompt` and classify its x0 guess at every step with tiny-vit.
 
-    r = denoising.denoise(prompt, steps, guidance, seed, scheduler, "tiny-ddpm", 1, progress=progress)
-    x0 = r.x0_pred[..., 0]  # (steps, 28, 28): already MNIST-like (white on black, 28x28)
-    probs = vit_probs(x0)
-    return DecidedResult(prompt=r.prompt, label=r.label, steps=r.steps, timesteps=r.timesteps, x0=x0,
-                         x_t=r.x_t[..., 0], probs=probs, final=int(probs[-1].argmax()))
+    model "tiny-ddpm" draws 28x28 digits in pixel space (x0 is already MNIST-like); an embedded
+    text-to-image model ("tiny-t2i") draws colour scenes in latent space: each decoded x0 is turned
+    into a stroke mask (distance from the background colour), cropped and centred like MNIST."""
+    if model == "tiny-ddpm":
+        from explainers import denoising
+
+        r = denoising.denoise(prompt, steps, guidance, seed, scheduler, "tiny-ddpm", 1, progress=progress)
+        x0 = r.x0_pred[..., 0]  # (steps, 28, 28): already MNIST-like (white on black, 28x28)
+        probs = vit_probs(x0)
+        return DecidedResult(prompt=r.prompt, label=r.label, steps=r.steps, timesteps=r.timesteps, x0=x0,
+                             x_t=r.x_t[..., 0], probs=probs, final=int(probs[-1].argmax()))
+    if model not in DECIDED_MODELS:
+        raise ValueError(f"'When is it decided' runs on {', '.join(DECIDED_MODELS)}, not {str(model)[:40]!r}.")
+    from explainers import text_to_image as t2i
+
+    r = t2i.generate(prompt, steps, guidance, seed, model=model, n_images=1)
+    seen = np.stack([scene_digit(img) for img in r.x0_decoded])
+    probs = vit_probs(seen)
+    return DecidedResult(prompt=r.prompt, label=digit_in(r.prompt), steps=r.steps, timesteps=r.timesteps,
+                         x0=r.x0_decoded, x_t=r.decoded, probs=probs, final=int(probs[-1].argmax()), model=model,
+                         seen=seen)
+
+
+DECIDED_MODELS = ("tiny-ddpm", "tiny-t2i")
+
+
+def scene_digit(img: np.ndarray) -> np.ndarray:
+    """A colour scene (H, W, 3) in [0, 1] -> the MNIST-like digit the ViT reads: how far each pixel
+    is from the background colour (the border's median), cropped, scaled and centred. A scene with
+    no stroke yet (early, blurry steps) gives a blank 28x28: the ViT is shown that, as it is."""
+    border = np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]])
+    dist = np.linalg.norm(img - np.median(border, axis=0), axis=2)
+    mask = np.clip(dist / max(float(dist.max()), 1e-6), 0, 1) if dist.max() > 0.15 else np.zeros(dist.shape)
+    try:
+        return preprocess(mask.astype(np.float32), centre=True)
+    except ValueError:
+        return np.zeros((28, 28), np.float32)
+
+
+def digit_in(prompt: str) -> int | None:
+    """The digit a prompt names (a figure or a word: "a red 7", "seven in blue"), or None."""
+    import re
+
+    from models.digits import DIGIT_WORDS
+
+    for word in re.findall(r"[a-z]+|\d", prompt.lower()):
+        if word.isdigit():
+            return int(word)
+        if word in DIGIT_WORDS:
+            return DIGIT_WORDS.index(word)
+    return None
 
 
 # ---- example pictures (python -m explainers.vision) ---------------------------------------

@@ -144,6 +144,9 @@ def decided_view(d: DecidedResult) -> str:
                                 f"the noisy image at step {i + 1}", 112)
             + frames.figure_tag(frames.rgb_uri(d.x0[i]), "predicted clean image x0",
                                 f"the model's guess of the clean image at step {i + 1}", 112)
+            + (frames.figure_tag(frames.rgb_uri(d.seen[i]), "what the ViT reads",
+                                 f"the stroke of x0 at step {i + 1}, cut out and centred for the ViT", 112)
+               if d.seen is not None else "")
             + f'<div class="vz-bars">{prediction_bars(p, f"ViT reading x0 at step {i + 1}")}</div></div>')
     leaders = [int(k) for k in np.argsort(-d.probs.max(0))[:4]]
     steps = np.arange(1, d.steps + 1)
@@ -159,7 +162,7 @@ def decided_summary(d: DecidedResult) -> str:
     asked = f"asked for a **{d.label}**" if d.label is not None else "asked for **no particular digit**"
     k = d.decided_step
     early = d.probs[: max(1, d.steps // 10)].max(1).mean()
-    return (f"tiny-ddpm was {asked} ({d.steps} steps). The ViT reads the final image as a **{d.final}**, and its "
+    return (f"{d.model} was {asked} ({d.steps} steps). The ViT reads the final image as a **{d.final}**, and its "
             f"top guess stops changing at **step {k + 1} of {d.steps}** (t = {int(d.timesteps[k])}), "
             f"{(k + 1) / d.steps:.0%} of the way through. In the first tenth of the run its confidence averages "
             f"{early:.0%}; at the end it is {d.probs[-1].max():.0%}. The identity is fixed early; the remaining "

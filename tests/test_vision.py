@@ -265,3 +265,16 @@ def test_vision_tab_draw_read_and_scrub_without_the_server(browser, app_url):  #
         assert slider.get_attribute("aria-valuetext") == "Layer 3"
     finally:
         pg.close()
+
+
+def test_decided_on_the_text_to_image_model():
+    """The ViT reads tiny-t2i's decoded x0 (cut to its stroke) at every step; the prompt's digit is known."""
+    d = vision.decided("a red 7 on a blue background", 15, 5.0, 0, model="tiny-t2i")
+    assert d.model == "tiny-t2i" and d.label == 7 and d.probs.shape == (15, 10) and d.seen.shape == (15, 28, 28)
+    assert d.x0.shape == (15, 32, 32, 3) and d.x_t.shape == (16, 32, 32, 3)
+    np.testing.assert_allclose(d.probs.sum(1), 1, atol=1e-5)
+    assert d.probs[-1, 7] > d.probs[0, 7] + 0.3  # the identity emerges as the steps go
+    assert vision.digit_in("seven in red on black") == 7 and vision.digit_in("a green 3") == 3
+    assert vision.digit_in("a red square") is None
+    with pytest.raises(ValueError, match="runs on"):
+        vision.decided("a 7", 10, 3.0, 0, model="gpt2")

@@ -15,8 +15,11 @@ from ui.common import explain, friendly_errors, scrub_view
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"  # vision/: python -m explainers.vision
 EXAMPLE_FILES = ["vision/heldout-2.png", "vision/heldout-5.png", "vision/heldout-8.png", "vision/sketch-4.png",
                  "sklearn-flower.jpg"]
-DECIDED_EXAMPLES = [["a handwritten 7", 50, 3.0, 0], ["the number 3", 50, 3.0, 1], ["draw a zero", 50, 1.0, 2],
-                    ["", 50, 0.0, 3]]
+DECIDED_EXAMPLES = [["a handwritten 7", 50, 3.0, 0, "tiny-ddpm"], ["the number 3", 50, 3.0, 1, "tiny-ddpm"],
+                    ["draw a zero", 50, 1.0, 2, "tiny-ddpm"], ["", 50, 0.0, 3, "tiny-ddpm"],
+                    ["a red 7 on a blue background", 25, 5.0, 0, "tiny-t2i"],
+                    ["the digit four in yellow on black", 25, 5.0, 1, "tiny-t2i"]]
+DECIDED_MODELS = [("tiny-ddpm: pixels, a digit label", "tiny-ddpm"), ("tiny-t2i: latents, the whole prompt", "tiny-t2i")]
 DIGIT_CHOICES = [("no label (unconditional)", "")] + [(str(d), str(d)) for d in range(10)]
 
 EXPLANATION = """
@@ -36,7 +39,8 @@ show is already in the page (no waiting).
 """
 
 DECIDED_EXPLANATION = """
-**When is the picture decided?** A diffusion model (tiny-ddpm) draws a digit in many small steps.
+**When is the picture decided?** A diffusion model draws a digit in many small steps: tiny-ddpm in
+pixels, or tiny-t2i in latent space from a whole sentence (its colour x0 is cut to the stroke first).
 At every step its current guess of the finished picture, *x0*, is shown to the ViT. The curve
 shows the ViT's probability for each digit across the steps: the identity of the digit is
 usually settled in the first few steps; the rest only sharpens strokes.
@@ -93,8 +97,8 @@ def read_live(sketch):
 
 
 @friendly_errors
-def run_decided(prompt: str, steps: int, guidance: float, seed: int, progress=gr.Progress()):
-    d = vision.decided(prompt, steps, guidance, seed,
+def run_decided(prompt: str, steps: int, guidance: float, seed: int, model: str = "tiny-ddpm", progress=gr.Progress()):
+    d = vision.decided(prompt, steps, guidance, seed, model=model,
                        progress=lambda i, n: progress((i, n), desc="denoising", unit="steps"))
     return vision_views.decided_summary(d), vision_views.decided_view(d)
 
@@ -149,16 +153,17 @@ def build(demo: gr.Blocks) -> None:
     att = scrub_view("CLS attention per layer and head", elem_id="vision-attention")
     patch = scrub_view("Where one patch looks", elem_id="vision-patch")
 
-    with gr.Accordion("When is the picture decided? (tiny-ddpm + the ViT)", open=True):
+    with gr.Accordion("When is the picture decided? (a diffusion model + the ViT)", open=True):
         gr.Markdown(DECIDED_EXPLANATION, elem_classes="explain")
         with gr.Row():
             prompt = gr.Textbox(label="Prompt for tiny-ddpm", value=DECIDED_EXAMPLES[0][0], scale=3, max_length=300)
             steps = gr.Slider(10, 100, value=50, step=1, label="Steps (DDIM)")
             guidance = gr.Slider(0, 10, value=3.0, step=0.5, label="Guidance")
             seed = gr.Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed")
+            dmodel = gr.Radio(DECIDED_MODELS, value="tiny-ddpm", label="Diffusion model")
         run = gr.Button("Denoise and read every step")
-        gr.Examples(DECIDED_EXAMPLES, inputs=[prompt, steps, guidance, seed], label="Examples")
-        link_inputs = {"prompt": prompt, "steps": steps, "guidance": guidance, "seed": seed}
+        gr.Examples(DECIDED_EXAMPLES, inputs=[prompt, steps, guidance, seed, dmodel], label="Examples")
+        link_inputs = {"prompt": prompt, "steps": steps, "guidance": guidance, "seed": seed, "model": dmodel}
         links.copy_button("vision", link_inputs)
         dsummary = gr.Markdown()
         dview = scrub_view("The ViT's reading of x0 at each step", elem_id="vision-decided")
@@ -199,7 +204,7 @@ def build(demo: gr.Blocks) -> None:
     upload.change(read_upload, upload, outs, api_name="classify_upload", **ev)
     sketch.change(read_live, sketch, outs, api_name="classify_live", trigger_mode="always_last",
                   concurrency_id="lookup", concurrency_limit=4, show_progress="hidden")
-    run.click(run_decided, [prompt, steps, guidance, seed], [dsummary, dview], api_name="decided", **ev)
+    run.click(run_decided, [prompt, steps, guidance, seed, dmodel], [dsummary, dview], api_name="decided", **ev)
     links.register(demo, links.TabLink("vision", run_decided, link_inputs, [dsummary, dview], ("step",)))
     go.click(run_sketch_to_digit, [sketch, upload, source, digit, sguidance, sseed], [ssummary, sview],
              api_name="sketch_to_image", **ev)
