@@ -92,3 +92,22 @@ def test_three_deep_links_restore_their_views(page, app_url):  # noqa: F811
     page.wait_for_function("() => document.querySelector('#race-passes input[data-scrub]')?.value === '4'",
                            timeout=30_000)
     assert fp.get_attribute("aria-valuetext") == "Forward pass 4"
+
+
+def test_every_link_in_the_readme_is_understood():
+    """The README's teaching links name real tabs, keys and values: opening them leaves no note."""
+    import re
+    from pathlib import Path
+    from urllib.parse import parse_qsl
+
+    import app
+    from ui.lesson import read_link
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    queries = {q for q in re.findall(r"`\?((?:tab|lesson)=[^`\s]+)`", readme) if "<" not in q and "=N" not in q}
+    assert len(queries) >= 20
+    for q in queries:
+        params = dict(parse_qsl(q))
+        tab, _, why = read_link(params)
+        values, notes = links.read_params(params, links.links_of(app.demo), tab)
+        assert not why and not notes, (q, why, notes)
