@@ -17,8 +17,8 @@ EXAMPLE_FILES = ["vision/heldout-2.png", "vision/heldout-5.png", "vision/heldout
                  "sklearn-flower.jpg"]
 DECIDED_EXAMPLES = [["a handwritten 7", 50, 3.0, 0, "tiny-ddpm"], ["the number 3", 50, 3.0, 1, "tiny-ddpm"],
                     ["draw a zero", 50, 1.0, 2, "tiny-ddpm"], ["", 50, 0.0, 3, "tiny-ddpm"],
-                    ["a red 7 on a blue background", 25, 5.0, 0, "tiny-t2i"],
-                    ["the digit four in yellow on black", 25, 5.0, 1, "tiny-t2i"]]
+                    ["a red 7 on a blue background", 25, 3.0, 0, "tiny-t2i"],
+                    ["the digit four in yellow on black", 25, 3.0, 1, "tiny-t2i"]]
 DECIDED_MODELS = [("tiny-ddpm: pixels, a digit label", "tiny-ddpm"), ("tiny-t2i: latents, the whole prompt", "tiny-t2i")]
 DIGIT_CHOICES = [("no label (unconditional)", "")] + [(str(d), str(d)) for d in range(10)]
 
@@ -156,7 +156,7 @@ def build(demo: gr.Blocks) -> None:
     with gr.Accordion("When is the picture decided? (a diffusion model + the ViT)", open=True):
         gr.Markdown(DECIDED_EXPLANATION, elem_classes="explain")
         with gr.Row():
-            prompt = gr.Textbox(label="Prompt for tiny-ddpm", value=DECIDED_EXAMPLES[0][0], scale=3, max_length=300)
+            prompt = gr.Textbox(label="Prompt for the diffusion model", value=DECIDED_EXAMPLES[0][0], scale=3, max_length=300)
             steps = gr.Slider(10, 100, value=50, step=1, label="Steps (DDIM)")
             guidance = gr.Slider(0, 10, value=3.0, step=0.5, label="Guidance")
             seed = gr.Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed")
