@@ -32,6 +32,7 @@ from explainers.frames import (
     Axis,
     bars_html,
     figure_tag,
+    gif_path,
     heat_uri,
     line_svg,
     plain,
@@ -40,7 +41,6 @@ from explainers.frames import (
     scrubber,
     write_gif,
 )
-from explainers.frames import gif_path as frames_gif_path
 
 GIF_MAX_FRAMES = 100
 MAX_FRAMES_PER_IMAGE = 101  # longer runs (DDPM, 1000 steps) show evenly spaced steps, first and last included
@@ -303,7 +303,7 @@ def animation_gif(result: DenoiseResult, scale: int | None = None) -> str:
 
     digest = hashlib.sha1(repr((_result_key(result), scale)).encode()).hexdigest()[:16]
     name = f"denoise-{result.label if result.label is not None else 'any'}-{digest}"
-    if (done := frames_gif_path(name)) is not None:  # the same run again: its GIF is already written
+    if (done := gif_path(name)) is not None:  # the same run again: its GIF is already written
         return str(done)
     h, w = result.x_t.shape[-3:-1]
     scale = scale or max(1, 128 // max(h, w))

@@ -171,8 +171,8 @@ def dit_job(prompt: str, seed: int = 0) -> Job:
     store = AttentionStore()
     with torch.inference_mode(), recording(store):
         pred = dit(x, **kwargs).sample
-    self_att = _stacked(store, "attn1")
-    cross = _stacked(store, "attn2")
+    self_att = t2i._stack(store, "attn1").float().numpy()  # (layers, heads, Q, K)
+    cross = t2i._stack(store, "attn2").float().numpy()
     x0 = t2i._x0(scheduler, pred, t, x)
     noise_img, guess = t2i.decode(bundle, torch.cat([x, x0]))
     flops, block_flops, seconds = _measure(lambda: dit(x, **kwargs), "transformer_blocks.0")
@@ -184,12 +184,6 @@ def dit_job(prompt: str, seed: int = 0) -> Job:
                np.ones((n, len(words)), np.float32), _mean_attention(cross), _count(dit),
                len(dit.transformer_blocks), _count(block), _parts(block), flops, block_flops, seconds, [], None,
                noise_img, guess)
-
-
-def _stacked(store, kind: str) -> np.ndarray:
-    """(layers, heads, Q, K) for the first row of the batch, layers in block order."""
-    names = sorted((k for k in store.maps if k.endswith(kind)), key=lambda k: int(k.split(".")[1]))
-    return torch.stack([store.maps[k][0][0] for k in names]).float().numpy()
 
 
 @bounded_cache(maxsize=16)

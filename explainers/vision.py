@@ -24,6 +24,7 @@ import torch
 
 import models
 from explainers.cache import bounded_cache
+from models.text_image_data import background_distance
 
 MODEL = "tiny-vit"
 MAX_SIDE = 4096  # larger uploads are refused (the page's canvas is far smaller)
@@ -273,8 +274,7 @@ def scene_digit(img: np.ndarray) -> np.ndarray:
     """A colour scene (H, W, 3) in [0, 1] -> the MNIST-like digit the ViT reads: how far each pixel
     is from the background colour (the border's median), cropped, scaled and centred. A scene with
     no stroke yet (early, blurry steps) gives a blank 28x28: the ViT is shown that, as it is."""
-    border = np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]])
-    dist = np.linalg.norm(img - np.median(border, axis=0), axis=2)
+    _, dist = background_distance(img)
     mask = np.clip(dist / max(float(dist.max()), 1e-6), 0, 1) if dist.max() > 0.15 else np.zeros(dist.shape)
     try:
         return preprocess(mask.astype(np.float32), centre=True)

@@ -24,7 +24,15 @@ import time
 import numpy as np
 
 from models.digits import held_out_mask, mnist_digits
-from models.text_image_data import COLOURS, EVAL_TEMPLATES, HELD_OUT_PAIRS, Scene, digit_text, render
+from models.text_image_data import (
+    COLOURS,
+    EVAL_TEMPLATES,
+    HELD_OUT_PAIRS,
+    Scene,
+    background_distance,
+    digit_text,
+    render,
+)
 
 PALETTE = np.array(list(COLOURS.values()), np.float32) / 255.0
 NAMES = list(COLOURS)
@@ -62,9 +70,7 @@ def digit_reader():
 
 def read_image(img: np.ndarray) -> tuple[int, str, str]:
     """(digit, digit colour, background colour) as read back from a (32, 32, 3) image in [0, 1]."""
-    border = np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]])
-    bg = np.median(border, axis=0)
-    dist = np.linalg.norm(img - bg, axis=2)
+    bg, dist = background_distance(img)
     top = dist.max()
     fg = np.median(img[dist >= 0.6 * top], axis=0) if top > 0.15 else bg
     name = lambda c: NAMES[int(np.linalg.norm(PALETTE - c, axis=1).argmin())]  # noqa: E731

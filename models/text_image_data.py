@@ -174,3 +174,11 @@ def partial_caption_leaves_out(text: str, scene: Scene) -> set[str]:
     if scene.bg not in text:
         out.add("bg")
     return out
+
+
+def background_distance(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(background colour: the median of the border, (H, W) distance of each pixel from it) for an
+    (H, W, 3) image in [0, 1]: how the readers find a scene's background and its digit's stroke."""
+    border = np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]])
+    bg = np.median(border, axis=0)
+    return bg, np.linalg.norm(img - bg, axis=2)
