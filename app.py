@@ -16,7 +16,7 @@ import threading
 
 import gradio as gr
 
-from ui import attention, compare, denoising, lesson, next_token, noising, text_to_image, vision
+from ui import attention, compare, denoising, lesson, next_token, noising, sessions, text_to_image, vision
 from ui.common import CSS, THEME
 
 TITLE = "Transformers vs Diffusion: an interactive explainer"
@@ -30,6 +30,7 @@ this computer, with no network: type your own input and look inside.
 
 
 def build() -> gr.Blocks:
+    sessions.install()  # a visitor's first event no longer serialises every block (ui/sessions.py)
     with gr.Blocks(title=TITLE) as blocks:
         gr.Markdown(INTRO)
         link_note = gr.Markdown(visible=False, elem_id="link-note")  # ?tab= / ?lesson= values it ignored

@@ -8,13 +8,17 @@ Sections (medians over several runs; ratios to a floor measured in the same run)
   sliders      server time of the per-view API endpoints (denoise_step, generation_step, heatmap: lookups
                for gradio_client users; the page itself switches frames in the browser) and proof
                that no model runs
-  classroom    two rounds of 30 clients (gradio_client) pressing at the same moment, one request
-               each, spread evenly over attention, next token and 50-step denoise:
+  classroom    two rounds of 30 clients pressing at the same moment, one request each, spread
+               evenly over attention, next token and 50-step denoise. Each client is a browser's
+               request from a new session (benchmarks/press.py: the page's own queue protocol, next
+               to no client CPU, as 30 browsers on 30 other machines); --classroom-client
+               gradio_client runs 30 gradio_clients in this process instead:
                  same  everyone runs the same example, one nobody ran before (single flight:
                        one computation, the others wait for it)
                  own   everyone runs their own input: varied sentences, prompts, sampling
                        settings, digits and seeds, generated programmatically
-               each: p50 / p95 / max wait from press to result, errors, peak server memory
+               each: p50 / p95 / max wait from press to result, errors, the server's CPU seconds,
+               peak server memory
   scrub        Chromium (Playwright): run each tab once (Denoising first), then press ArrowLeft on every
                scrubber slider (`explainers.frames.scrubber`, `input[data-scrub]`) on it: key press ->
                new frame on screen (page clock, first animation frame after the change), p50 / p95,
@@ -273,11 +277,18 @@ def peak_memory(s: Server):
         w.join()
 
 
-def classroom_round(s: Server, inputs: list[tuple[str, tuple]]) -> dict:
-    """Every client presses at the same moment (a barrier), one request each; wait = press -> result."""
+def classroom_round(s: Server, inputs: list[tuple[str, tuple]], client: str = "lean") -> dict:
+    """Every client presses at the same moment (a barrier), one request each; wait = press -> result.
+    client "lean": a browser's request with a new session (benchmarks/press.py, next to no client CPU);
+    "gradio_client": one gradio_client per student, all in this process (their CPU competes with the server's)."""
+    from benchmarks.press import Endpoints
+
     n = len(inputs)
-    with ThreadPoolExecutor(n) as ex:  # connect first: only the presses are timed
-        clients = list(ex.map(lambda _: connect(s.url), range(n)))
+    if client == "gradio_client":
+        with ThreadPoolExecutor(n) as ex:  # connect first: only the presses are timed
+            clients = list(ex.map(lambda _: connect(s.url), range(n)))
+    else:
+        endpoints = Endpoints(s.url)
     go = threading.Barrier(n)
     waits: dict[str, list[float]] = {api: [] for api in CLASS_APIS}
     errors: list[str] = []
@@ -287,35 +298,46 @@ def classroom_round(s: Server, inputs: list[tuple[str, tuple]]) -> dict:
         go.wait()
         t0 = time.perf_counter()
         try:
-            clients[i].submit(*args, api_name="/" + api).result(timeout=900)
+            if client == "gradio_client":
+                clients[i].submit(*args, api_name="/" + api).result(timeout=900)
+            else:
+                endpoints.press(s.url, api, args, timeout=900)
             waits[api].append(time.perf_counter() - t0)
         except Exception as e:  # noqa: BLE001 - counted and reported, the round goes on
             errors.append(f"{api}: {type(e).__name__}: {str(e)[:160]}")
 
+    cpu0 = server_cpu_seconds(s)
     with peak_memory(s) as peak:
         t0 = time.perf_counter()
         with ThreadPoolExecutor(n) as ex:
             list(ex.map(student, range(n)))
         wall = time.perf_counter() - t0
     xs = [w for ws in waits.values() for w in ws]
-    for c in clients:
-        with contextlib.suppress(Exception):
-            c.close()
-    return dict(students=n, errors=len(errors), error_examples=errors[:3], wall_seconds=wall,
+    if client == "gradio_client":
+        for c in clients:
+            with contextlib.suppress(Exception):
+                c.close()
+    return dict(students=n, client=client, errors=len(errors), error_examples=errors[:3], wall_seconds=wall,
                 p50=pct(xs, 50), p95=pct(xs, 95), max=max(xs, default=float("nan")),
                 per_api={api: dict(n=len(ws), p50=pct(ws, 50), p95=pct(ws, 95)) for api, ws in waits.items() if ws},
-                peak_rss_mb=peak[0])
+                server_cpu_seconds=server_cpu_seconds(s) - cpu0, peak_rss_mb=peak[0])
 
 
-def bench_classroom(s: Server, students: int = 30) -> dict:
+def server_cpu_seconds(s: Server) -> float:
+    """CPU time (user + system) the server process has used so far."""
+    f = Path(f"/proc/{s.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_classroom(s: Server, students: int = 30, client: str = "lean") -> dict:
     import random
 
     rng = random.Random(2026)
     for api in CLASS_APIS:  # the teacher opened the app before class: models loaded, nothing else cached
         s.call(api, *DEFAULTS[api])
     plan = [CLASS_APIS[i % len(CLASS_APIS)] for i in range(students)]
-    same = classroom_round(s, [(api, SAME[api]) for api in plan])
-    own = classroom_round(s, [(api, own_input(api, rng)) for api in plan])
+    same = classroom_round(s, [(api, SAME[api]) for api in plan], client)
+    own = classroom_round(s, [(api, own_input(api, rng)) for api in plan], client)
     return dict(same=dict(same, goal_p95=2.0), own=dict(own, goal_p95=6.0))
 
 
@@ -400,6 +422,9 @@ def main(argv=None) -> None:
                    help=f"run only these sections: {', '.join(sections)}")
     p.add_argument("--quality", action="store_true", help="also run the 50-per-digit diffusion quality check")
     p.add_argument("--students", type=int, default=30, help="clients per classroom round")
+    p.add_argument("--classroom-client", choices=["lean", "gradio_client"], default="lean",
+                   help="lean: each student a browser-like request (benchmarks/press.py); gradio_client: "
+                        "30 gradio_clients in this process, whose own CPU use competes with the server")
     p.add_argument("--presses", type=int, default=30, help="arrow-key presses per scrubber slider")
     p.add_argument("--clicks", type=int, default=5, help="clicks per tab for click -> result")
     a = p.parse_args(argv)
@@ -415,7 +440,7 @@ def main(argv=None) -> None:
         try:
             for part in server_parts:
                 fn = {"first": bench_first, "latency": bench_latency, "sliders": bench_sliders,
-                      "classroom": lambda s: bench_classroom(s, a.students),
+                      "classroom": lambda s: bench_classroom(s, a.students, a.classroom_client),
                       "scrub": lambda s: bench_scrub(s, a.presses), "click": lambda s: bench_click(s, a.clicks),
                       "memory": bench_memory}[part]
                 res[part] = fn(s)

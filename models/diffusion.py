@@ -37,20 +37,24 @@ class Trajectory:
 
 
 @torch.inference_mode()
-def sample(unet, scheduler, labels: torch.Tensor | None, steps: int, guidance: float, seed: int,
+def sample(unet, scheduler, labels: torch.Tensor | None, steps: int, guidance: float | torch.Tensor, seed: int,
            null_class: int | None = None, capture: bool = False, batch: int | None = None,
-           progress=None) -> tuple[torch.Tensor, Trajectory]:
+           progress=None, noise: torch.Tensor | None = None) -> tuple[torch.Tensor, Trajectory]:
     """Run the reverse process from pure noise. Returns the final images (B, C, H, W) in
     [-1, 1] and, if `capture`, every intermediate.
 
     labels: (B,) class ids for a class-conditional UNet, or None for an unconditional one.
-    guidance: 0 = unconditional, 1 = conditional, > 1 = pushed further along (cond - uncond).
+    guidance: 0 = unconditional, 1 = conditional, > 1 = pushed further along (cond - uncond);
+    a (B,) tensor gives each sample its own scale (several requests in one batch: both
+    predictions are then made for every sample).
+    noise: the starting x_T (B, C, H, W); by default drawn from `seed`.
     """
     cfg = unet.config
     n = len(labels) if labels is not None else (batch or 1)
     shape = (n, cfg.in_channels, cfg.sample_size, cfg.sample_size)
     gen = torch.Generator("cpu").manual_seed(int(seed))
-    x = torch.randn(shape, generator=gen)  # x_T ~ N(0, I)
+    x = noise.clone() if noise is not None else torch.randn(shape, generator=gen)  # x_T ~ N(0, I)
+    per_sample = torch.is_tensor(guidance)
     scheduler.set_timesteps(steps)
     traj = Trajectory()
     if capture:
@@ -60,6 +64,10 @@ def sample(unet, scheduler, labels: torch.Tensor | None, steps: int, guidance: f
         if not conditional:
             eps = unet(x, t).sample
             eps_u = eps_c = None
+        elif per_sample:
+            both = unet(torch.cat([x, x]), t, class_labels=torch.cat([torch.full_like(labels, null_class), labels])).sample
+            eps_u, eps_c = both.chunk(2)
+            eps = eps_u + guidance.view(-1, 1, 1, 1).to(eps_u.dtype) * (eps_c - eps_u)
         elif guidance == 0:
             eps_u = eps = unet(x, t, class_labels=torch.full_like(labels, null_class)).sample
             eps_c = None

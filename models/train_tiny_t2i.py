@@ -189,7 +189,8 @@ def train_dit(args, device) -> None:
     gen = torch.Generator().manual_seed(args.seed)
     state_path = args.workdir / "dit_state.pt"
     step, elapsed, losses = 0, 0.0, []
-    cycle_end = args.dit_steps  # where the first one-cycle schedule ends
+    cycle_end = args.dit_steps  # where the first one-cycle schedule ends (then: the last warm restart)
+    restarts: list[int] = []
     if state_path.exists():
         s = torch.load(state_path, map_location=device, weights_only=False)
         dit.load_state_dict(s["dit"]), ema.load_state_dict(s["ema"])
@@ -197,6 +198,10 @@ def train_dit(args, device) -> None:
         gen.set_state(s["gen"])
         step, elapsed, losses = s["step"], s["elapsed"], s["losses"]
         cycle_end = s.get("cycle_end", s["sched"]["total_steps"])
+        restarts = s.get("restarts", [cycle_end] if step > cycle_end else [])
+        if args.restart and step < args.dit_steps:
+            cycle_end = step  # a new warm restart from here (SGDR), up to --extend-lr and down again
+            restarts.append(step)
         print(f"dit: resumed at step {step}", flush=True)
     n_params = sum(p.numel() for p in dit.parameters())
     print(f"dit: {n_params:,} parameters, pool {len(latents)}, device {device}", flush=True)
@@ -245,11 +250,13 @@ def train_dit(args, device) -> None:
         if step % 500 == 0 or step == args.dit_steps:
             torch.save(dict(dit=dit.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(),
                             sched=sched.state_dict(), gen=gen.get_state(), step=step,
-                            elapsed=elapsed, losses=losses, cycle_end=cycle_end), state_path)
+                            elapsed=elapsed, losses=losses, cycle_end=cycle_end, restarts=restarts),
+                       state_path)
             export(args.out / "transformer", fp16=False)  # the app can follow the run
             DDIMScheduler.from_config(scheduler.config).save_pretrained(args.out / "scheduler")
             _write_log(args.out, dit=dict(steps=step, planned_steps=args.dit_steps, batch=args.batch, lr=args.lr,
-                                          first_cycle_steps=cycle_end, extend_lr=args.extend_lr,
+                                          first_cycle_steps=restarts[0] if restarts else cycle_end,
+                                          warm_restarts=restarts, extend_lr=args.extend_lr,
                                           parameters=n_params, seconds=round(elapsed, 1), device=str(device),
                                           loss_curve=[round(float(np.mean(losses[i:i + 100])), 5)
                                                       for i in range(0, len(losses), 100)]))
@@ -283,6 +290,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--pool", type=int, default=60000, help="scenes encoded once for the denoiser")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--restart", action="store_true",
+                   help="with a raised --dit-steps on resume: start a new warm restart at the resumed step")
     p.add_argument("--extend-lr", type=float, default=4e-4,
                    help="peak learning rate when --dit-steps is raised past a finished run")
     p.add_argument("--seed", type=int, default=0)

@@ -9,7 +9,7 @@ import gradio as gr
 from explainers import attention, attention_views
 from explainers.text_input import clean_text
 from ui import links
-from ui.common import SCRUB_JS, explain, friendly_errors, model_choices
+from ui.common import MODEL_EVENTS, SCRUB_JS, explain, friendly_errors, model_choices
 
 EXAMPLES = [
     ["The animal didn't cross the street because it was too tired.", "minilm"],
@@ -153,7 +153,7 @@ def build(demo: gr.Blocks) -> None:
 
     # Model runs: at most two at once on a small CPU. show_progress="hidden": an error shows its
     # message once (a toast) and every view keeps the last good result instead of an error badge.
-    ev = dict(concurrency_id="cpu_model", concurrency_limit=2, show_progress="hidden")
+    ev = dict(**MODEL_EVENTS, show_progress="hidden")
     outs = [tokens, maps, last_run]
     # A quick check first (no outputs): bad text shows its message once and the last good views stay
     # (an error raised by the run itself would put an error badge over every output).

@@ -9,7 +9,7 @@ from explainers import compare, compare_views, three_jobs, three_jobs_views
 from explainers.frames import rgb_uri
 from explainers.text_input import check_number, clean_text
 from ui import links
-from ui.common import explain, friendly_errors, scrub_view
+from ui.common import MODEL_EVENTS, explain, friendly_errors, scrub_view
 
 STEP_COUNTS = (1, 2, 3, 5, 10, 50)
 
@@ -151,7 +151,7 @@ def build(demo: gr.Blocks) -> None:
     jobs_btn = gr.Button("Run one pass of each, measured")
     jobs_out = gr.HTML(elem_id="three-jobs")
 
-    ev = dict(concurrency_id="cpu_model", concurrency_limit=2)
+    ev = dict(MODEL_EVENTS)
     race_in = [text_prompt, image_prompt, new_tokens, steps, seed]
     go.click(check_race, race_in, None, api_name="race_check", queue=False).success(
         run_race, race_in, [passes, timeline, strip, table], api_name="race", **ev)

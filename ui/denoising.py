@@ -9,7 +9,7 @@ from explainers import denoising, diffusion_views
 from explainers.frames import plain
 from explainers.text_input import check_number
 from ui import links
-from ui.common import explain, friendly_errors, model_choices, scrub_view
+from ui.common import MODEL_EVENTS, explain, friendly_errors, model_choices, scrub_view
 
 EXAMPLES = [
     ["a handwritten 7", 50, 3.0, 0, "ddim"],
@@ -50,7 +50,9 @@ def _summary(r: denoising.DenoiseResult, asked_guidance: float) -> str:
     preds = "1 prediction" if not r.guided else "2 predictions"
     how = (f"{r.scheduler.upper()}, {r.steps} steps, guidance used {plain(r.guidance)}, seed {r.seed}, "
            f"{r.batch} image{'s' if r.batch > 1 else ''}: {r.steps} network calls ({preds} each), "
-           f"sampling took {r.seconds:.1f} s.")
+           f"sampling took {r.seconds:.1f} s" + (
+               f" (in one batch with {r.shared_with} other request{'s' if r.shared_with > 1 else ''} that arrived "
+               "at the same moment)." if r.shared_with else "."))
     if not r.conditional:
         return f"**{r.model} is unconditional**: it ignores the prompt and draws from its training distribution. {how}"
     if not r.prompt:
@@ -145,7 +147,7 @@ def build(demo: gr.Blocks) -> None:
     train_btn = gr.Button("Show the same seed during training (4 runs)")
     train_view = gr.HTML(elem_id="denoise-training")
 
-    ev = dict(concurrency_id="cpu_model", concurrency_limit=2)  # model runs: at most two at once on a small CPU
+    ev = dict(MODEL_EVENTS)
     settings = [prompt, steps, guidance, seed, scheduler, model, batch]
     outs = [summary, sims, view, gif]
     # A quick check first: bad settings show their message once and the last good views stay.

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 import gradio as gr
 
+from ui.common import MODEL_EVENTS
+
 RESERVED = {"view", "ui", "deep_link", "__theme"}  # gradio's own query keys: never ours
 PAGE_KEYS = {"tab", "lesson"}
 
@@ -191,7 +193,7 @@ def wire(blocks: gr.Blocks, on_load_page: Callable, page_outputs: list, note: gr
 
     dep = blocks.load(on_load, None, [*page_outputs, note, linked, *all_inputs], api_name="open_link")
     dep.then(run_linked, [linked, *all_inputs], all_outputs, api_name="open_link_run",
-             concurrency_id="cpu_model", concurrency_limit=2, show_progress="minimal").then(
+             **MODEL_EVENTS, show_progress="minimal").then(
         None, None, None, js=SLIDERS_FROM_URL_JS)
     return dep
 

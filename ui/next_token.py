@@ -11,7 +11,7 @@ import gradio as gr
 
 from explainers import generation, logit_lens, next_token, next_token_views, training_progress
 from ui import links
-from ui.common import SCRUB_JS, explain, friendly_errors, model_choices
+from ui.common import MODEL_EVENTS, SCRUB_JS, explain, friendly_errors, model_choices
 
 HUB_PROMPTS = {"gpt2": "The meaning of life is", "distilgpt2": "Once upon a time, there was a"}
 EXAMPLES = [["To be, or not to", "tiny-gpt"], ["ROMEO:", "tiny-gpt"], ["The king is", "tiny-gpt"]]
@@ -164,7 +164,7 @@ def build(demo: gr.Blocks) -> None:
 
     # Model runs: at most two at once on a small CPU. show_progress="hidden": an error shows its
     # message once (a toast) and every view keeps the last good result instead of an error badge.
-    ev = dict(concurrency_id="cpu_model", concurrency_limit=2, show_progress="hidden")
+    ev = dict(**MODEL_EVENTS, show_progress="hidden")
     sampling = [text, model, temperature, top_k, top_p]
     run.click(predict, sampling, [bars, caption], api_name="next_token", **ev)
     text.submit(predict, sampling, [bars, caption], api_name="next_token_submit", **ev)

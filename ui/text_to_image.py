@@ -11,7 +11,7 @@ from explainers import text_to_image_sd as t2i_sd
 from explainers import text_to_image_views as views
 from explainers.catalog import model_choices
 from ui import links
-from ui.common import explain, friendly_errors, scrub_view
+from ui.common import MODEL_EVENTS, explain, friendly_errors, scrub_view
 
 EXAMPLES = [
     ["a red 7 on a blue background", "", 25, t2i.DEFAULT_GUIDANCE, 0],
@@ -165,7 +165,7 @@ def build(demo: gr.Blocks) -> None:
         cost_btn = gr.Button("Measure the cost of one step")
         cost_out = gr.HTML()
 
-    ev = dict(concurrency_id="cpu_model", concurrency_limit=2)
+    ev = dict(MODEL_EVENTS)
     inputs = [prompt, negative, steps, guidance, seed, n_images, model, show_special]
     outputs = [summary, tokens, gallery, steps_view, words_view, patches_view]
     go.click(run, inputs, outputs, api_name="text_to_image", **ev)

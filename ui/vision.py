@@ -10,7 +10,7 @@ import gradio as gr
 
 from explainers import editing, editing_views, vision, vision_views
 from ui import links
-from ui.common import explain, friendly_errors, scrub_view
+from ui.common import MODEL_EVENTS, explain, friendly_errors, scrub_view
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"  # vision/: python -m explainers.vision
 EXAMPLE_FILES = ["vision/heldout-2.png", "vision/heldout-5.png", "vision/heldout-8.png", "vision/sketch-4.png",
@@ -198,7 +198,7 @@ def build(demo: gr.Blocks) -> None:
     # which picture SDEdit uses: the one read last. A hidden component, not gr.State: a State keeps a
     # heartbeat connection open for the page's whole life (the page never goes network-idle).
     source = gr.Textbox(value="sketch", visible=False)
-    ev = dict(concurrency_id="cpu_model", concurrency_limit=2)
+    ev = dict(MODEL_EVENTS)
     outs = [verdict, bars, tokens, att, patch, source]
     read.click(read_sketch, sketch, outs, api_name="classify", **ev)
     upload.change(read_upload, upload, outs, api_name="classify_upload", **ev)

@@ -1,0 +1,216 @@
+"""Serving a class at once: compute slots, single flight, batched denoising, cheap sessions.
+
+Behaviour only (which requests wait for what, what each one gets back); the speed itself is
+measured by `python -m benchmarks --only classroom`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from explainers import cache
+from explainers.cache import bounded_cache, compute_slot, holding_slot
+
+
+def _hold_all_slots(n: int | None = None):
+    """Occupy n (default: every) compute slots from other threads until the returned event is set."""
+    n = cache.COMPUTE_SLOTS if n is None else n
+    release, ready = threading.Event(), threading.Barrier(n + 1)
+
+    def hold():
+        with compute_slot():
+            ready.wait()
+            release.wait(30)
+
+    threads = [threading.Thread(target=hold) for _ in range(n)]
+    for t in threads:
+        t.start()
+    ready.wait(10)
+    return release, threads
+
+
+def test_a_cache_hit_and_a_single_flight_waiter_hold_no_slot():
+    calls = []
+    gate_open = threading.Event()
+
+    @bounded_cache(maxsize=4)
+    def slow(x):
+        calls.append(x)
+        gate_open.wait(10)
+        return x * 2
+
+    assert slow(1) == 2 and calls == [1]
+    gate_open.clear()
+    results = {}
+    owner = threading.Thread(target=lambda: results.setdefault("owner", slow(5)))
+    owner.start()
+    time.sleep(0.2)  # the owner now holds a slot and waits inside slow(5)
+    release, holders = _hold_all_slots(cache.COMPUTE_SLOTS - 1)  # the owner holds the other one
+    waiter = None
+    try:
+        waiter = threading.Thread(target=lambda: results.setdefault("waiter", slow(5)))
+        waiter.start()
+        # every slot is taken, yet a hit is served at once
+        t0 = time.perf_counter()
+        assert slow(1) == 2
+        assert time.perf_counter() - t0 < 1
+    finally:
+        gate_open.set()
+        release.set()
+        for t in [owner, waiter, *holders]:
+            if t is not None:
+                t.join(10)
+    assert results == {"owner": 10, "waiter": 10}
+    assert calls == [1, 5], "the identical request waited for the first one instead of computing again"
+
+
+def test_nested_cached_calls_do_not_deadlock_while_all_slots_are_taken():
+    @bounded_cache(maxsize=4)
+    def inner(x):
+        assert holding_slot()
+        return x + 1
+
+    @bounded_cache(maxsize=4)
+    def outer(x):
+        return inner(x) * 10
+
+    out = {}
+    threads = [threading.Thread(target=lambda i=i: out.setdefault(i, outer(i % 2))) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert not any(t.is_alive() for t in threads), "nested cached calls deadlocked"
+    assert out == {i: (i % 2 + 1) * 10 for i in range(6)}
+    assert not holding_slot()
+
+
+def test_a_failed_computation_is_not_cached_and_its_waiters_retry():
+    attempts = []
+
+    @bounded_cache(maxsize=4)
+    def flaky(x):
+        attempts.append(x)
+        if len(attempts) == 1:
+            time.sleep(0.2)
+            raise ValueError("first try fails")
+        return x
+
+    errors, values = [], []
+
+    def call():
+        try:
+            values.append(flaky(3))
+        except ValueError as e:
+            errors.append(str(e))
+
+    threads = [threading.Thread(target=call) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert errors == ["first try fails"]
+    assert values == [3, 3] and len(attempts) == 2
+
+
+def test_compute_slot_with_a_timeout_reports_failure_and_holds_nothing():
+    release, holders = _hold_all_slots()
+    try:
+        with compute_slot(timeout=0.05) as got:
+            assert got is False and not holding_slot()
+    finally:
+        release.set()
+        for t in holders:
+            t.join(10)
+    with compute_slot(timeout=1) as got:
+        assert got is True and holding_slot()
+    assert cache.free_slots() == cache.COMPUTE_SLOTS
+
+
+def _trajectory_images(traj):
+    return torch.cat(traj.x_t).numpy()
+
+
+def test_batched_requests_get_the_images_they_would_get_alone():
+    import models
+    from explainers import denoising
+    from models.digits import NULL_CLASS
+
+    bundle = models.load("tiny-ddpm")
+    # one guided, one unconditional (guidance 0: the null class), one conditional (guidance 1)
+    specs = [(3, 3.0, 11), (NULL_CLASS, 0.0, 12), (7, 1.0, 13)]
+    together = [denoising._Job(("tiny-ddpm", 12), lab, g, seed, None) for lab, g, seed in specs]
+    denoising.DenoiseBatcher._sample(together, bundle, NULL_CLASS)
+    for job in together:
+        alone = denoising._Job(job.group, job.label, job.guidance, job.seed, None)
+        denoising.DenoiseBatcher._sample([alone], bundle, NULL_CLASS)
+        assert job.shared_with == 2 and alone.shared_with == 0
+        np.testing.assert_allclose(_trajectory_images(job.traj), _trajectory_images(alone.traj), atol=1e-3)
+        assert len(job.traj.noise_uncond) == len(alone.traj.noise_uncond) == (12 if job.guidance == 3.0 else 0)
+    # and not the same picture three times
+    finals = [j.traj.x_t[-1] for j in together]
+    assert float((finals[0] - finals[2]).abs().mean()) > 0.05
+
+
+def test_requests_arriving_while_the_slots_are_busy_share_a_batch():
+    from explainers import denoising
+
+    denoising._denoise.cache_clear()
+    release, holders = _hold_all_slots()
+    out: dict = {}
+    try:
+        threads = [threading.Thread(target=lambda i=i: out.setdefault(i, denoising.denoise(
+            f"a handwritten {i}", 10, 2.0 + i, 900 + i))) for i in range(3)]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)  # all three queue up behind the busy slots
+    finally:
+        release.set()
+        for t in holders:
+            t.join(10)
+    for t in threads:
+        t.join(60)
+    # three queued requests, two slots freed at once: they run as at most two batches, not three
+    runs = sum(1 / (r.shared_with + 1) for r in out.values())
+    assert round(runs) <= min(2, cache.COMPUTE_SLOTS) and max(r.shared_with for r in out.values()) >= 1
+    for i, r in out.items():  # each keeps its own digit, guidance and seed
+        assert (r.label, r.guidance, r.seed) == (i, 2.0 + i, 900 + i)
+        alone = denoising._denoise.uncached(f"a handwritten {i}", 10, 2.0 + i, 900 + i, "ddim", "tiny-ddpm", 1)
+        assert alone.shared_with == 0
+        np.testing.assert_allclose(r.x_t, alone.x_t, atol=2e-3)
+
+
+def test_a_new_visitor_session_does_not_serialise_every_block():
+    from gradio import state_holder
+
+    import app
+    from ui import sessions
+
+    assert sessions.install()
+    state = state_holder.SessionState(app.demo)
+    assert dict.__len__(state.config_values) == 0  # nothing computed yet
+    some_id = next(iter(app.demo.blocks))
+    assert some_id in state.config_values  # what Gradio checks before recording an output's value
+    assert state.config_values[some_id]["id"] == some_id
+    # a full listing (Gradio's own deep links) still sees every block, as the eager original did
+    lazy = list(state.components)
+    original = sessions._original_init
+    eager = object.__new__(state_holder.SessionState)
+    original(eager, app.demo)
+    assert lazy == list(eager.components)
+    assert len(lazy) > 100
+
+
+@pytest.mark.parametrize("api", ["attention", "next_token", "denoise"])
+def test_a_press_from_a_brand_new_session_gets_its_result(app_url, api):
+    """What every student's first press is: a session the server has never seen (benchmarks/press.py)."""
+    from benchmarks.__main__ import DEFAULTS
+    from benchmarks.press import Endpoints
+
+    seconds, data = Endpoints(app_url).press(app_url, api, DEFAULTS[api], timeout=300)
+    assert seconds > 0 and data and all(d is not None for d in data)
