@@ -186,7 +186,9 @@ def click_to_result(page, tab: str, button: str, output: str | None = None, fill
     open_tab(page, tab)
     panel = page.locator("[role=tabpanel]:visible").first
     if fill:
-        panel.get_by_label(fill[0], exact=True).first.fill(fill[1])
+        box = panel.get_by_label(fill[0], exact=True).first
+        box.fill(fill[1])
+        box.blur()  # a number box commits its value on blur
     if output:
         page.locator(output).first.wait_for(state="attached", timeout=30_000)
     page.evaluate(_WATCH, {"sel": output, "button": button})

@@ -159,7 +159,13 @@ def main(argv=None) -> None:
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--guidance", type=float, nargs="*", default=None)
     p.add_argument("--json", default=None, help="write the figures to this file")
+    p.add_argument("--threads", type=int, default=0,
+                   help="CPU threads (0: torch's default); 1 when another job shares the cores")
     args = p.parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     import torch
 
     from explainers.text_to_image import DEFAULT_GUIDANCE, DEFAULT_STEPS

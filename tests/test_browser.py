@@ -213,6 +213,11 @@ def test_side_by_side_race(page):
 
 def test_count_requests_sees_server_calls_and_only_them(page):
     open_tab(page, "Next token")
+    for _ in range(60):  # let the page's own load chain finish (links, lesson step: a busy CPU slows it)
+        with count_requests(page) as settling:
+            page.wait_for_timeout(1000)
+        if not settling:
+            break
     with count_requests(page) as idle:
         page.wait_for_timeout(500)
     with count_requests(page) as calls, page.expect_response(lambda r: "/gradio_api/" in r.url, timeout=120_000):
