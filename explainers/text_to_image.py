@@ -33,7 +33,7 @@ from models.text_image_data import MAX_TOKENS, training_vocabulary
 
 DEFAULT_MODEL = "tiny-t2i"
 DEFAULT_STEPS = 25
-DEFAULT_GUIDANCE = 3.0  # best "all three right" with the best colours in eval.json (3: 67.5%, 4: 67.5% but colours 84.5%, 5: 66.0%, 8: 54.5%)
+DEFAULT_GUIDANCE = 3.0  # best "all three right" in eval.json (3: 70.0%, 4: 69.5%, 5: 65.5%) and the best digit colour
 STEP_RANGE = (2, 100)
 MAX_GUIDANCE = 15.0
 MAX_SEED = 2**31 - 1
