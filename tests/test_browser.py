@@ -63,6 +63,12 @@ def test_attention_tab_heatmap_and_bertviz(page):
     frame = page.frame_locator("#bertviz-view iframe.bertviz")
     frame.locator("svg").first.wait_for(timeout=120_000)
     assert frame.locator("svg text").count() > 5  # token labels drawn by d3
+    # with its tab open, a new run redraws it for the new sentence (it is not drawn into a hidden tab)
+    panel = page.locator("[role=tabpanel]:visible").first
+    panel.get_by_label("Text", exact=True).first.fill("The zebra crossed the river.")
+    page.get_by_role("button", name="Show attention").click()
+    page.frame_locator("#bertviz-view iframe.bertviz").locator("svg text", has_text="zebra").first.wait_for(
+        timeout=120_000)
 
 
 def _server_calls(page) -> list[str]:
