@@ -31,6 +31,7 @@ from explainers.denoising import (
 from explainers.frames import (
     Axis,
     bars_html,
+    data_table,
     figure_tag,
     gif_path,
     heat_uri,
@@ -100,13 +101,21 @@ def step_caption(r: DenoiseResult, step: int) -> str:
             "the clean image (right); the step moves x_t a little towards that guess.")
 
 
-def schedule_position(alphas_cumprod: np.ndarray, t: int, label: str = "this step") -> str:
-    """alpha-bar over all timesteps with a marker at t (inline SVG, a few hundred bytes)."""
+def schedule_position(alphas_cumprod: np.ndarray, t: int, label: str = "this step", table: bool = True) -> str:
+    """alpha-bar over all timesteps with a marker at t (inline SVG, a few hundred bytes).
+    table=False leaves out the curve's screen-reader table (`schedule_table` carries it once)."""
     x, y = _curve(alphas_cumprod)
     ab = float(alphas_cumprod[t])
     return line_svg([dict(label="alpha-bar_t", x=x, y=y, color=MAIN)], "timestep t (999 = pure noise)",
                     "share of image", title=f"{label}: t = {t}, alpha-bar = {plain(ab)}", width=300, height=190,
-                    points=[(t, ab, ACCENT)], vline=t, ylim=(0.0, 1.0))
+                    points=[(t, ab, ACCENT)], vline=t, ylim=(0.0, 1.0), table=table)
+
+
+def schedule_table(alphas_cumprod: np.ndarray) -> str:
+    """The alpha-bar curve's numbers for screen readers, once per view (not once per frame)."""
+    x, y = _curve(alphas_cumprod)
+    return data_table([dict(label="alpha-bar_t", x=x, y=y)], "timestep t (999 = pure noise)", "share of image",
+                      "alpha-bar over all timesteps")
 
 
 def _guidance_html(r: DenoiseResult, step: int, b: int, amp: float) -> str:
@@ -153,7 +162,7 @@ def denoise_frame(r: DenoiseResult, step: int, b: int = 0, amp: float = 1.0) -> 
     ]
     image = f"Image {b + 1} of {r.batch}. " if r.batch > 1 else ""
     return (f'<p class="fv-cap">{html.escape(image + step_caption(r, step))}</p>'
-            f'<div class="fv-row3" {ROW}>{"".join(figs)}{schedule_position(r.alphas_cumprod, info["t"])}</div>'
+            f'<div class="fv-row3" {ROW}>{"".join(figs)}{schedule_position(r.alphas_cumprod, info["t"], table=False)}</div>'
             f'{_guidance_html(r, step, b, amp)}')
 
 
@@ -190,7 +199,7 @@ def _denoise_view(key: tuple) -> str:
         axes.append(Axis("Image", 0, r.batch - 1, 0, f"(of {r.batch}, numbered from 0)"))
     shown = "" if full else f" Showing {len(positions)} of the {r.steps + 1} steps, evenly spaced."
     header = (f'<p class="fv-note">Drag the Step slider or press the arrow keys: every step is already here, '
-              f'nothing is recomputed. Play runs the whole process.{shown}</p>')
+              f'nothing is recomputed. Play runs the whole process.{shown}</p>{schedule_table(r.alphas_cumprod)}')
     return scrubber(axes, frames, header=header, play=True)
 
 
@@ -265,7 +274,7 @@ def noising_view(f: noising.ForwardRun) -> str:
                                    w))
         chart = line_svg([dict(label=n, x=curves[n][0], y=curves[n][1], color=c, dash=n == "cosine")
                           for n, c in zip(noising.SCHEDULES, (MAIN, ACCENT))], "timestep t", "alpha-bar_t",
-                         title=f"t = {t}", width=320, height=200, vline=t, ylim=(0.0, 1.0),
+                         title=f"t = {t}", width=320, height=200, vline=t, ylim=(0.0, 1.0), table=False,
                          points=[(t, float(f.alpha_bar[n][k]), c) for n, c in zip(noising.SCHEDULES, (MAIN, ACCENT))])
         cap = noising.training_target(t, float(f.alpha_bar["linear"][k]))
         frames[(k,)] = f'<div class="fv-row3" {ROW}>{"".join(figs)}{chart}</div><p class="fv-cap">{html.escape(cap)}</p>'
@@ -273,7 +282,9 @@ def noising_view(f: noising.ForwardRun) -> str:
     clean = figure_tag(_pic(f.clean), "the clean image x_0 (t = 0)", "The clean input image before any noise",
                        _width(f.clean, 256))
     header = (f'<div>{clean}</div><p class="fv-note">Drag the Step t slider or use the arrow keys: all '
-              f'{len(f.ts)} steps shown are already here (every 10th of 1,000, the last one, and t = {f.start}).</p>')
+              f'{len(f.ts)} steps shown are already here (every 10th of 1,000, the last one, and t = {f.start}).</p>'
+              + data_table([dict(label=n, x=curves[n][0], y=curves[n][1]) for n in noising.SCHEDULES], "timestep t",
+                           "alpha-bar_t", "alpha-bar over all timesteps, both schedules"))
     return scrubber([Axis("Step t", 0, len(f.ts) - 1, start, "(0 = clean, 999 = pure noise)", values=tuple(f.ts))],
                     frames, header=header, play=True)
 

@@ -164,11 +164,13 @@ def _ticks(lo: float, hi: float, log: bool) -> list[float]:
 def line_svg(series: Sequence[Mapping], xlabel: str, ylabel: str, title: str = "", logx: bool = False,
              logy: bool = False, width: int = 440, height: int = 230, points: Sequence[tuple] = (),
              vline: float | None = None, ylim: tuple[float, float] | None = None,
-             xticks: Sequence[tuple[float, str]] | None = None) -> str:
+             xticks: Sequence[tuple[float, str]] | None = None, table: bool = True) -> str:
     """A small line chart as inline SVG (drawn by the browser, no image). series: dicts with
     label, x, y, color and optional dash / dots. points: (x, y, color) markers; vline: a dotted
     vertical line; xticks: explicit (x, label) ticks, e.g. whole layer numbers (no 2.5 on an axis
-    that counts). Labelled axes, a legend, and an accessible name that says what is drawn."""
+    that counts). Labelled axes, a legend, and an accessible name that says what is drawn.
+    table: append the numbers as a screen-reader table (`data_table`); False for a chart repeated in
+    every frame of a scrubber with the same curves, whose table the view then carries once."""
     xs = np.concatenate([np.asarray(s["x"], float) for s in series])
     ys = np.concatenate([np.asarray(s["y"], float) for s in series] + [np.array([p[1] for p in points], float)])
     if logy:
@@ -220,10 +222,10 @@ def line_svg(series: Sequence[Mapping], xlabel: str, ylabel: str, title: str = "
     out += [f'<circle cx="{float(X(a)):.1f}" cy="{float(Y(b)):.1f}" r="5" fill="{c}" stroke="#fff"/>'
             for a, b, c in points]
     out.append("</svg>")
-    return "".join(out) + _data_table(series, xlabel, ylabel, title)
+    return "".join(out) + (data_table(series, xlabel, ylabel, title) if table else "")
 
 
-def _data_table(series: Sequence[Mapping], xlabel: str, ylabel: str, title: str, max_rows: int = 40) -> str:
+def data_table(series: Sequence[Mapping], xlabel: str, ylabel: str, title: str, max_rows: int = 40) -> str:
     """The chart's numbers as a table that only screen readers see (at most max_rows per series)."""
     rows = []
     for s in series:

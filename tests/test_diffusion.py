@@ -246,6 +246,10 @@ def test_noising_view_every_tenth_step_both_schedules():
     assert len(_decoded(grid)) == 2 * len(noising.GRID_STEPS)
     assert diffusion_views.noising_views(example, 123) is not None
     assert diffusion_views._noising_views.hits >= 1
+    # the curves' numbers for screen readers once per view, not once per frame (101 copies were
+    # 37,000 elements the browser re-built on every run)
+    assert view.count('class="sr-only"') == 1 and view.count("<svg") == len(f.ts)
+    assert len(re.findall(r"<[a-zA-Z]", view)) < 8000
 
 
 def test_same_seed_through_training_checkpoints():
