@@ -301,7 +301,7 @@ def classroom_round(s: Server, inputs: list[tuple[str, tuple]], client: str = "l
             if client == "gradio_client":
                 clients[i].submit(*args, api_name="/" + api).result(timeout=900)
             else:
-                endpoints.press(s.url, api, args, timeout=900)
+                endpoints.press(api, args, timeout=900)
             waits[api].append(time.perf_counter() - t0)
         except Exception as e:  # noqa: BLE001 - counted and reported, the round goes on
             errors.append(f"{api}: {type(e).__name__}: {str(e)[:160]}")

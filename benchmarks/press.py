@@ -22,6 +22,7 @@ class Endpoints:
     default (from /gradio_api/info), so a press may leave trailing inputs at their defaults."""
 
     def __init__(self, url: str):
+        self.url = url
         cfg = httpx.get(url.rstrip("/") + "/config", timeout=60).json()
         self.index = {d["api_name"]: d["id"] for d in cfg["dependencies"] if d.get("api_name")}
         info = httpx.get(url.rstrip("/") + "/gradio_api/info", timeout=60).json()["named_endpoints"]
@@ -35,8 +36,8 @@ class Endpoints:
             data.append(p.get("parameter_default"))
         return data
 
-    def press(self, url: str, api: str, args, timeout: float = 600) -> tuple[float, list]:
-        return press(url, self.index[api], self.data(api, args), timeout)
+    def press(self, api: str, args, timeout: float = 600) -> tuple[float, list]:
+        return press(self.url, self.index[api], self.data(api, args), timeout)
 
 
 class PressError(RuntimeError):

@@ -190,7 +190,9 @@ def lookup(prompt: str, steps: int = 50, guidance: float = 3.0, seed: int = 0, s
         _lookup_only.reset(token)
 
 
-@bounded_cache(maxsize=4, gate=False)  # results are big (up to ~160 MB at the limits): keep a few.
+# Results are big (up to ~160 MB at the limits): keep a few. gate=False: the sampling below takes
+# its compute slot itself (DenoiseBatcher), so a lookup or an identical waiting request holds none.
+@bounded_cache(maxsize=4, gate=False)
 def _denoise(prompt: str, steps: int, guidance: float, seed: int, scheduler: str, model: str,
              batch: int) -> DenoiseResult:
     if _lookup_only.get():
@@ -220,7 +222,8 @@ def _denoise(prompt: str, steps: int, guidance: float, seed: int, scheduler: str
         job = _batcher.run(_Job((model, steps), int(labels[0]), float(guidance), seed, _progress.get()), bundle,
                            null_class)
         traj, seconds, shared_with = job.traj, job.seconds, job.shared_with
-    else:  # DDPM draws new noise every step from one generator per run: it runs on its own
+    else:  # on its own: DDPM draws new noise every step from one generator per run; several images,
+        # an unconditional Hub model, or a call from inside another computation's slot
         with compute_slot():
             sched = make_scheduler(bundle.scheduler.config, scheduler)  # a fresh one: step() keeps state
             t0 = time.perf_counter()
@@ -329,12 +332,11 @@ class DenoiseBatcher:
                              progress=progress, noise=noise)
             seconds = time.perf_counter() - t0
             for k, j in enumerate(jobs):
-                guided = j.guidance not in (0.0, 1.0) and bool(traj.noise_uncond)
-                j.traj = Trajectory(timesteps=traj.timesteps, x_t=[x[k:k + 1] for x in traj.x_t],
-                                    noise_pred=[e[k:k + 1] for e in traj.noise_pred],
-                                    x0_pred=[x[k:k + 1] for x in traj.x0_pred],
-                                    noise_uncond=[e[k:k + 1] for e in traj.noise_uncond] if guided else [],
-                                    noise_cond=[e[k:k + 1] for e in traj.noise_cond] if guided else [])
+                mine = lambda frames, k=k: [f[k:k + 1] for f in frames]  # noqa: E731 - this job's sample per step
+                guided = j.guidance not in (0.0, 1.0)
+                j.traj = Trajectory(timesteps=traj.timesteps, x_t=mine(traj.x_t), noise_pred=mine(traj.noise_pred),
+                                    x0_pred=mine(traj.x0_pred), noise_uncond=mine(traj.noise_uncond) if guided else [],
+                                    noise_cond=mine(traj.noise_cond) if guided else [])
                 j.seconds, j.shared_with = seconds, len(jobs) - 1
         except BaseException as e:  # noqa: BLE001 - every request in the batch gets the error
             for j in jobs:

@@ -64,20 +64,17 @@ def sample(unet, scheduler, labels: torch.Tensor | None, steps: int, guidance: f
         if not conditional:
             eps = unet(x, t).sample
             eps_u = eps_c = None
-        elif per_sample:
-            both = unet(torch.cat([x, x]), t, class_labels=torch.cat([torch.full_like(labels, null_class), labels])).sample
-            eps_u, eps_c = both.chunk(2)
-            eps = eps_u + guidance.view(-1, 1, 1, 1).to(eps_u.dtype) * (eps_c - eps_u)
-        elif guidance == 0:
+        elif not per_sample and guidance == 0:
             eps_u = eps = unet(x, t, class_labels=torch.full_like(labels, null_class)).sample
             eps_c = None
-        elif guidance == 1:
+        elif not per_sample and guidance == 1:
             eps_c = eps = unet(x, t, class_labels=labels).sample
             eps_u = None
         else:  # one batched pass for both predictions
             both = unet(torch.cat([x, x]), t, class_labels=torch.cat([torch.full_like(labels, null_class), labels])).sample
             eps_u, eps_c = both.chunk(2)
-            eps = eps_u + guidance * (eps_c - eps_u)
+            g = guidance.view(-1, 1, 1, 1).to(eps_u.dtype) if per_sample else guidance
+            eps = eps_u + g * (eps_c - eps_u)
         kwargs = dict(generator=gen)
         if scheduler.__class__.__name__ == "DDIMScheduler":
             # with clip_sample=True, DDIM must recompute eps from the clipped x0 (else speckles)

@@ -162,11 +162,10 @@ def main(argv=None) -> None:
     p.add_argument("--threads", type=int, default=0,
                    help="CPU threads (0: torch's default); 1 when another job shares the cores")
     args = p.parse_args(argv)
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
     import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     from explainers.text_to_image import DEFAULT_GUIDANCE, DEFAULT_STEPS
 

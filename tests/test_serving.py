@@ -212,5 +212,5 @@ def test_a_press_from_a_brand_new_session_gets_its_result(app_url, api):
     from benchmarks.__main__ import DEFAULTS
     from benchmarks.press import Endpoints
 
-    seconds, data = Endpoints(app_url).press(app_url, api, DEFAULTS[api], timeout=300)
+    seconds, data = Endpoints(app_url).press(api, DEFAULTS[api], timeout=300)
     assert seconds > 0 and data and all(d is not None for d in data)

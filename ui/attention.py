@@ -86,19 +86,18 @@ def bertviz_last_run(last_run, view: str):
     return bertviz_view(*last_run, view)
 
 
-@friendly_errors
 def bertviz_when_opened(last_run, view: str):
     """The bertviz tab was opened: draw the last run (a hint if there is none yet)."""
     if not last_run:
         return "<p class='caption'>Press 'Show attention' first: the interactive view shows that run.</p>"
-    return bertviz_view(*last_run, view)
+    return bertviz_last_run(last_run, view)
 
 
 # After a run: if the bertviz tab is the one on screen, redraw it for the new sentence.
 REDRAW_BERTVIZ_IF_OPEN_JS = """() => {
   const v = document.querySelector('#bertviz-view');
   if (!v || v.offsetParent === null) return [];
-  const b = [...document.querySelectorAll('button')].find((x) => x.textContent.trim() === 'Draw interactive view');
+  const b = document.querySelector('#bertviz-draw');
   if (b) b.click();
   return [];
 }"""
@@ -150,7 +149,7 @@ def build(demo: gr.Blocks) -> None:
                            css_template=attention_views.CSS)
         with gr.Tab("Interactive (bertviz)") as viz_tab:
             view = gr.Radio(["head", "model"], value="head", label="bertviz view")
-            show_viz = gr.Button("Draw interactive view")
+            show_viz = gr.Button("Draw interactive view", elem_id="bertviz-draw")
             viz = gr.HTML(elem_id="bertviz-view")
         with gr.Tab("Same word, different meaning"):
             gr.Markdown("The same word gets one vector at the bottom of the model; each layer mixes in its "
@@ -169,7 +168,7 @@ def build(demo: gr.Blocks) -> None:
                          ["She will book a table.", "She read a good book.", "Please book a room.", "book"]],
                         inputs=[sent_a, sent_b, sent_c, word])
 
-    # Model runs: at most two at once on a small CPU. show_progress="hidden": an error shows its
+    # Model runs (MODEL_EVENTS: their CPU work takes a compute slot). show_progress="hidden": an error shows its
     # message once (a toast) and every view keeps the last good result instead of an error badge.
     ev = dict(**MODEL_EVENTS, show_progress="hidden")
     outs = [tokens, maps, last_run]

@@ -11,12 +11,12 @@ from explainers.catalog import is_model_error, model_choices  # noqa: F401 - mod
 
 log = logging.getLogger("explainer")
 
-# System fonts only: gradio's default theme would fetch Google Fonts, and classrooms are offline.
 # Events that may run a model. Gradio runs up to 16 of them at once; the CPU work inside waits for
 # one of explainers.cache.COMPUTE_SLOTS, so a request served from the cache, or waiting for an
 # identical run already under way, never queues behind other students' model runs.
 MODEL_EVENTS = dict(concurrency_id="cpu_model", concurrency_limit=16)
 
+# System fonts only: gradio's default theme would fetch Google Fonts, and classrooms are offline.
 THEME = gr.themes.Soft(
     primary_hue="blue",
     font=["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "Helvetica", "Arial", "sans-serif"],

@@ -27,7 +27,7 @@ class LazyConfigs(dict):
 
     def __init__(self, blocks_config, ids):
         super().__init__()
-        self._blocks_config, self._ids = blocks_config, list(ids)
+        self._blocks_config, self._ids = blocks_config, dict.fromkeys(ids)  # ordered, O(1) lookups
 
     def _fill(self, key):
         self[key] = self._blocks_config.config_for_block(key, [], self._blocks_config.blocks[key])
@@ -46,21 +46,18 @@ class LazyConfigs(dict):
             if not dict.__contains__(self, key) and key in self._blocks_config.blocks:
                 self._fill(key)
 
-    def items(self):
-        self._all()
-        return super().items()
+    def _complete(method):  # noqa: N805 - a decorator used in the class body
+        """A dict method that first fills every block (a full listing sees them all)."""
 
-    def values(self):
-        self._all()
-        return super().values()
+        def run(self, *args):
+            self._all()
+            return method(self, *args)
 
-    def __iter__(self):
-        self._all()
-        return super().__iter__()
+        return run
 
-    def __len__(self):
-        self._all()
-        return super().__len__()
+    items, values, keys = _complete(dict.items), _complete(dict.values), _complete(dict.keys)
+    __iter__, __len__ = _complete(dict.__iter__), _complete(dict.__len__)
+    del _complete
 
 
 _original_init = state_holder.SessionState.__init__
