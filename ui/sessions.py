@@ -55,7 +55,7 @@ class LazyConfigs(dict):
 
         return run
 
-    items, values, keys = _complete(dict.items), _complete(dict.values), _complete(dict.keys)
+    items, values = _complete(dict.items), _complete(dict.values)
     __iter__, __len__ = _complete(dict.__iter__), _complete(dict.__len__)
     del _complete
 
