@@ -26,7 +26,7 @@ import torch
 import models
 from explainers.cache import bounded_cache, compute_slot, free_slots, holding_slot
 from explainers.text_input import check_number, clean_text
-from models.diffusion import SCHEDULERS, Trajectory, make_scheduler, sample
+from models.diffusion import SCHEDULERS, Trajectory, inference_unet, make_scheduler, precision, sample
 
 NOISE_RANGE = 3.0  # noise values shown at +-3 sigma
 STEP_LIMITS = {"ddim": (10, 250), "ddpm": (10, 1000)}  # DDPM with < 1000 steps strides the training steps
@@ -78,6 +78,7 @@ class DenoiseResult:
     alphas_cumprod: np.ndarray  # (T,) alpha-bar of every training timestep
     seconds: float  # time spent sampling
     shared_with: int = 0  # other requests sampled in the same batch through the network (see DenoiseBatcher)
+    precision: str = "float32"  # what the UNet computed in ("bfloat16" where the CPU has it natively)
 
     @property
     def guided(self) -> bool:
@@ -199,7 +200,7 @@ def _denoise(prompt: str, steps: int, guidance: float, seed: int, scheduler: str
         raise ValueError("No denoising run with these settings is in memory: press 'Denoise' first "
                          "(or the settings changed since the last run).")
     bundle = models.load(model)
-    unet = bundle.model
+    unet = inference_unet(bundle.model)
     cfg = unet.config
     values = batch * (steps + 1) * cfg.sample_size ** 2 * cfg.in_channels
     if values > MAX_VALUES:
@@ -241,7 +242,7 @@ def _denoise(prompt: str, steps: int, guidance: float, seed: int, scheduler: str
         noise_cond=_stack(traj.noise_cond, to_noise_image, batch) if traj.noise_cond else None,
         x_t_std=x_t.flatten(2).std(dim=2).mean(dim=0).numpy(),  # (steps + 1,)
         alphas_cumprod=bundle.scheduler.alphas_cumprod.numpy().astype(np.float64), seconds=seconds,
-        shared_with=shared_with)
+        shared_with=shared_with, precision=precision(bundle.model))
 
 
 # ---- several students' runs through the network at once ---------------------------------------
@@ -311,7 +312,7 @@ class DenoiseBatcher:
     @staticmethod
     def _sample(jobs: list[_Job], bundle, null_class: int) -> None:
         try:
-            unet, (_, steps) = bundle.model, jobs[0].group
+            unet, (_, steps) = inference_unet(bundle.model), jobs[0].group
             cfg = unet.config
             labels = torch.tensor([j.label for j in jobs])
             noise = torch.cat([torch.randn((1, cfg.in_channels, cfg.sample_size, cfg.sample_size),
@@ -401,7 +402,8 @@ def through_training(prompt: str, steps: int = 50, guidance: float = 3.0, seed: 
     for ckpt in [*models.checkpoints(model), None]:
         bundle = models.load(model, checkpoint=ckpt)
         sched = make_scheduler(models.load(model).scheduler.config, scheduler)
-        _, traj = sample(bundle.model, sched, labels, steps, used, seed, null_class=NULL_CLASS, capture=True)
+        _, traj = sample(inference_unet(bundle.model), sched, labels, steps, used, seed, null_class=NULL_CLASS,
+                         capture=True)
         frames.append(to_image(torch.stack(traj.x_t, dim=1))[0])  # (steps + 1, H, W, C)
         if ckpt is None:
             final = _final_step(model)

@@ -7,11 +7,71 @@ diffusers schedulers' own `step()`; nothing about the update rule is re-implemen
 
 from __future__ import annotations
 
+import functools
+import os
+import weakref
 from dataclasses import dataclass, field
 
 import torch
 
 SCHEDULERS = ("ddim", "ddpm")
+
+
+@functools.lru_cache(maxsize=1)
+def native_bf16() -> bool:
+    """True where this CPU computes bfloat16 in hardware (Intel AMX or AVX512-BF16), so a UNet in
+    bfloat16 samples faster (measured: 50 DDIM steps for 4 images 2.70 -> 1.85 s, 1 thread).
+    Elsewhere bfloat16 is emulated and slower, so the app stays in float32. EXPLAINER_BF16=0 / 1
+    overrides the check."""
+    forced = os.environ.get("EXPLAINER_BF16", "").strip()
+    if forced in ("0", "1"):
+        return forced == "1"
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = set(f.read().split())
+    except OSError:
+        return False
+    return bool(flags & {"amx_bf16", "avx512_bf16"})
+
+
+class BFloat16UNet(torch.nn.Module):
+    """A bfloat16 copy of a UNet that takes and returns float32, for the sampling loop. Its
+    images differ from float32 ones by rounding (mean |difference| ~0.003 on the [-1, 1] scale),
+    and a sample's result does not depend on what else is in its batch."""
+
+    dtype_name = "bfloat16"
+
+    def __init__(self, unet):
+        super().__init__()
+        import copy
+
+        # nn.Module.to: diffusers' own .to() warns about modules to keep in float32 (this UNet has none)
+        self.unet = torch.nn.Module.to(copy.deepcopy(unet), torch.bfloat16).eval()
+        self.config = unet.config
+
+    def forward(self, x, t, class_labels=None):
+        out = self.unet(x.to(torch.bfloat16), t, class_labels=class_labels)
+        out.sample = out.sample.float()
+        return out
+
+
+_FAST: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # float32 model -> its bfloat16 copy
+
+
+def inference_unet(unet):
+    """The UNet to sample with: a bfloat16 copy where the CPU has native bfloat16 (made once per
+    model), else the model itself. FLOP counts and training always use the float32 model."""
+    if not native_bf16() or next(unet.parameters()).device.type != "cpu":
+        return unet
+    fast = _FAST.get(unet)
+    if fast is None:
+        fast = _FAST[unet] = BFloat16UNet(unet)
+    return fast
+
+
+def precision(unet) -> str:
+    """"bfloat16" or "float32": what `inference_unet(unet)` computes in."""
+    return getattr(inference_unet(unet), "dtype_name", "float32")
 
 
 def make_scheduler(base_config: dict, name: str):
@@ -60,6 +120,11 @@ def sample(unet, scheduler, labels: torch.Tensor | None, steps: int, guidance: f
     if capture:
         traj.x_t.append(x.clone())
     conditional = labels is not None and null_class is not None
+    if conditional and per_sample:  # which samples need which prediction (guidance 1: no unconditional one)
+        need_u, need_c = guidance != 1, guidance != 0
+        n_u = int(need_u.sum())
+        both_labels = torch.cat([torch.full_like(labels[need_u], null_class), labels[need_c]])
+        g = guidance.view(-1, 1, 1, 1).to(torch.float32)
     for i, t in enumerate(scheduler.timesteps):
         if not conditional:
             eps = unet(x, t).sample
@@ -70,11 +135,17 @@ def sample(unet, scheduler, labels: torch.Tensor | None, steps: int, guidance: f
         elif not per_sample and guidance == 1:
             eps_c = eps = unet(x, t, class_labels=labels).sample
             eps_u = None
+        elif per_sample:  # one batched pass for the predictions each sample needs (none twice)
+            out = unet(torch.cat([x[need_u], x[need_c]]), t, class_labels=both_labels).sample
+            eps_u, eps_c = torch.empty_like(x), torch.empty_like(x)
+            eps_u[need_u], eps_c[need_c] = out[:n_u], out[n_u:]
+            eps_u[~need_u] = eps_c[~need_u]  # guidance 1: the conditional prediction alone
+            eps_c[~need_c] = eps_u[~need_c]  # guidance 0: the unconditional one alone
+            eps = eps_u + g * (eps_c - eps_u)
         else:  # one batched pass for both predictions
             both = unet(torch.cat([x, x]), t, class_labels=torch.cat([torch.full_like(labels, null_class), labels])).sample
             eps_u, eps_c = both.chunk(2)
-            g = guidance.view(-1, 1, 1, 1).to(eps_u.dtype) if per_sample else guidance
-            eps = eps_u + g * (eps_c - eps_u)
+            eps = eps_u + guidance * (eps_c - eps_u)
         kwargs = dict(generator=gen)
         if scheduler.__class__.__name__ == "DDIMScheduler":
             # with clip_sample=True, DDIM must recompute eps from the clipped x0 (else speckles)

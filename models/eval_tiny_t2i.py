@@ -143,6 +143,37 @@ def reader_ceiling(n: int = 400, seed: int = 0) -> dict:
     return dict(zip(("digit", "fg", "bg"), (hits / n).round(3).tolist()))
 
 
+def autoencoder_quality(vae_dir, n: int = 300, seed: int = 0) -> dict:
+    """Held-out scenes through the autoencoder and back: PSNR, and how often the readers still find
+    the digit and its colour in the decoded image (beside the same for the originals)."""
+    import torch
+    from diffusers import AutoencoderKL
+
+    vae = AutoencoderKL.from_pretrained(vae_dir).eval()
+    rng = np.random.default_rng(seed)
+    x, y = mnist_digits()
+    idx = np.flatnonzero(held_out_mask(len(x)))
+    scenes = []
+    for _ in range(n):
+        i = int(rng.choice(idx))
+        fg, bg = (str(c) for c in rng.choice(NAMES, size=2, replace=False))
+        scenes.append(Scene(i, int(y[i]), fg, bg, size=str(rng.choice(["small", "medium", "large"])),
+                            position=str(rng.choice(["centre", "left", "right", "top", "bottom"]))))
+    orig = np.stack([render(s, x) for s in scenes]).astype(np.float32)
+    with torch.inference_mode():
+        t = torch.from_numpy(orig).permute(0, 3, 1, 2) * 2 - 1
+        rec = vae.decode(vae.encode(t).latent_dist.mean).sample.clamp(-1, 1)
+    rec = ((rec + 1) / 2).permute(0, 2, 3, 1).numpy()
+    mse = ((rec - orig) ** 2).mean(axis=(1, 2, 3))
+    hits = np.zeros(4)
+    for s, o, r in zip(scenes, orig, rec):
+        ro, rr = read_image(o), read_image(r)
+        hits += (ro[0] == s.digit, ro[1] == s.fg, rr[0] == s.digit, rr[1] == s.fg)
+    h = (hits / n).round(3)
+    return dict(n=n, psnr=round(float(np.mean(10 * np.log10(1 / np.maximum(mse, 1e-10)))), 2),
+                orig_digit=h[0], orig_fg=h[1], recon_digit=h[2], recon_fg=h[3])
+
+
 def diversity(model: str, prompt: str, steps: int, guidance: float, n: int = 8) -> float:
     """Mean absolute pixel difference between images of one prompt with n seeds (0 = all identical)."""
     from explainers.text_to_image import generate
@@ -158,6 +189,8 @@ def main(argv=None) -> None:
     p.add_argument("--per-template", type=int, default=50, help="prompts per held-out phrasing")
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--guidance", type=float, nargs="*", default=None)
+    p.add_argument("--autoencoder", nargs="*", default=None, metavar="VAE_DIR",
+                   help="only measure autoencoder(s) (default: the shipped one) and exit")
     p.add_argument("--json", default=None, help="write the figures to this file")
     p.add_argument("--threads", type=int, default=0,
                    help="CPU threads (0: torch's default); 1 when another job shares the cores")
@@ -170,6 +203,13 @@ def main(argv=None) -> None:
     from explainers.text_to_image import DEFAULT_GUIDANCE, DEFAULT_STEPS
 
     torch.manual_seed(0)
+    if args.autoencoder is not None:
+        from models.catalog import spec
+
+        dirs = args.autoencoder or [f"{spec(args.model).path}/vae"]
+        for d in dirs:
+            print(d, json.dumps(autoencoder_quality(d)), flush=True)
+        return
     steps = args.steps or DEFAULT_STEPS
     t0 = time.time()
     _, reader_acc = digit_reader()

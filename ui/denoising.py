@@ -50,7 +50,7 @@ def _summary(r: denoising.DenoiseResult, asked_guidance: float) -> str:
     preds = "1 prediction" if not r.guided else "2 predictions"
     how = (f"{r.scheduler.upper()}, {r.steps} steps, guidance used {plain(r.guidance)}, seed {r.seed}, "
            f"{r.batch} image{'s' if r.batch > 1 else ''}: {r.steps} network calls ({preds} each), "
-           f"sampling took {r.seconds:.1f} s" + (
+           f"sampling took {r.seconds:.1f} s" + (" in bfloat16" if r.precision == "bfloat16" else "") + (
                f" (in one batch with {r.shared_with} other request{'s' if r.shared_with > 1 else ''} that arrived "
                "at the same moment)." if r.shared_with else "."))
     if not r.conditional:
