@@ -204,9 +204,12 @@ def bench_sliders(s: Server, n: int = 40) -> dict:
     ua.run_attention(*DEFAULTS["attention"])
     ud.run_denoise(*dn)
     un.generate(*gen)
+    from models.diffusion import inference_unet
+
     unet = models.load("tiny-ddpm").model
     calls = [0]
-    h = unet.register_forward_hook(lambda *a: calls.__setitem__(0, calls[0] + 1))
+    hooks = [m.register_forward_hook(lambda *a: calls.__setitem__(0, calls[0] + 1))
+             for m in {unet, inference_unet(unet)}]
     loads = catalog.load_count
     cases = {
         "denoise_step": lambda i: ud.show_step(*dn, i % 51, 0),
@@ -217,7 +220,8 @@ def bench_sliders(s: Server, n: int = 40) -> dict:
     for name, fn in cases.items():
         xs = [timed(fn, i) for i in range(n)]
         out[name] = dict(p50_ms=1e3 * statistics.median(xs), p95_ms=1e3 * pct(xs, 95), goal_ms=50)
-    h.remove()
+    for h in hooks:
+        h.remove()
     out["unet_calls_during_scrubbing"] = calls[0]
     out["model_loads_during_scrubbing"] = catalog.load_count - loads
     return out

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import models
-from explainers import attention, attention_views
+from explainers import attention, attention_views, frames
 from tests.conftest import call
 
 RIVER = "I sat on the bank of the river."
@@ -79,9 +79,10 @@ def test_emoji_and_rtl_text_tokenize():
 
 
 def _frames(html_: str) -> dict[str, str]:
-    """{data-frame key: inner HTML} of a scrubber block."""
+    """{data-frame key: inner HTML} of a scrubber block, its packed pictures unpacked."""
     import re
 
+    html_ = frames.unpack(html_)
     keys = re.findall(r'<div data-frame="([0-9-]+)"', html_)
     parts = re.split(r'<div data-frame="[0-9-]+"(?: hidden)?>', html_)[1:]
     return dict(zip(keys, parts))

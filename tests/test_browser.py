@@ -190,6 +190,15 @@ def test_denoise_scrub_makes_no_server_call(page):
     assert (before, after) == ("50", "45") and calls == []
     shown = page.locator("#denoise-view [data-frame='45'] img").first
     assert shown.is_visible() and "Step 45 of 50" in shown.get_attribute("alt")
+    # its pictures came packed in a shared sheet: once shown, each is cut out, whole, as its own image
+    page.wait_for_function("[...document.querySelectorAll(\"#denoise-view [data-frame='45'] img\")]"
+                           ".every(i => i.complete && i.naturalWidth === 28)")
+    pixels = page.evaluate("""() => {
+      const img = document.querySelector("#denoise-view [data-frame='45'] img");
+      const c = document.createElement('canvas'); c.width = 28; c.height = 28;
+      const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+      return [...g.getImageData(0, 0, 28, 28).data].filter((v, i) => i % 4 === 0); }""")
+    assert len(set(pixels)) > 10  # a picture (the digit emerging), not a blank tile
     assert page.locator("#denoise-view [data-frame='50'] img").first.is_hidden()
     slider = page.locator("#denoise-view").get_by_role("slider", name="Step", exact=True)
     assert slider.get_attribute("aria-valuetext") == "Step 45"

@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from explainers import denoising, diffusion_views, noising
+from explainers import denoising, diffusion_views, frames, noising
 
 STEPS = 10  # short runs keep these tests fast on a 2-core CPU
 
@@ -155,14 +155,15 @@ def test_lookup_never_runs_the_model():
     denoising.denoise("the number 3", steps=STEPS, guidance=2.0, seed=1)
     unet = denoising.models.load("tiny-ddpm").model
     calls = []
-    hook = unet.register_forward_hook(lambda *a: calls.append(1))
+    hooks = [m.register_forward_hook(lambda *a: calls.append(1)) for m in {unet, denoising.inference_unet(unet)}]
     try:
         r = denoising.lookup("the number 3", steps=STEPS, guidance=2.0, seed=1)
         assert r.label == 3
         with pytest.raises(ValueError, match="Denoise"):
             denoising.lookup("the number 3", steps=STEPS, guidance=2.0, seed=2)  # never ran
     finally:
-        hook.remove()
+        for h in hooks:
+            h.remove()
     assert calls == []
 
 
@@ -176,6 +177,7 @@ def _decoded(html_text: str) -> list[Image.Image]:
     import io
 
     out = []
+    html_text = frames.unpack(html_text)  # hidden frames' pictures travel packed in shared sheets
     for _kind, b64 in re.findall(r'src="data:image/(png|jpeg);base64,([^"]+)"', html_text):
         im = Image.open(io.BytesIO(base64.b64decode(b64)))
         im.load()
@@ -341,11 +343,12 @@ def test_api_denoise_then_step_is_a_lookup(client):
     assert len(_frames(view)) == STEPS + 1 and len(_decoded(view)) == (STEPS + 1) * 7
     unet = denoising.models.load("tiny-ddpm").model
     calls = []
-    hook = unet.register_forward_hook(lambda *a: calls.append(1))
+    hooks = [m.register_forward_hook(lambda *a: calls.append(1)) for m in {unet, denoising.inference_unet(unet)}]
     try:
         step = call(client, "denoise_step", *settings, 4, 0)
     finally:
-        hook.remove()
+        for h in hooks:
+            h.remove()
     assert calls == [] and step["step"] == 4 and "Step 4 of 10" in step["caption"] and step["x0_pred"]
     assert "press 'Denoise' first" in _app_error(client, "denoise_step", "seven", STEPS, 3.0, 99, "ddim",
                                                   "tiny-ddpm", 1, 4, 0)

@@ -217,6 +217,7 @@ def test_word_maps_merge_pieces():
 
 
 def test_views_ship_every_frame(tiny_model):
+    from explainers import frames
     from explainers import text_to_image as t2i
     from explainers import text_to_image_views as views
 
@@ -226,7 +227,7 @@ def test_views_ship_every_frame(tiny_model):
     assert "red" in html and "background" in html and "[CLS]" not in html.split("data-frame")[1]
     w = views.words_view(r)
     assert w.count("data-frame=") == 3 * 3  # (layers + mean) x (heads + mean)
-    p = views.patches_view(r)
+    p = frames.unpack(views.patches_view(r))  # as the browser shows it: every frame's pictures
     assert p.count("data-frame=") == 4 * 16 and p.count("<img") == 4 * 16 + 1 and 'data-pick="1"' in p
     assert "rare" not in views.tokens_html(r)
     it = t2i.interpolate("a red 7", seed=0, other_seed=9, k=3, steps=2, model=tiny_model)

@@ -83,7 +83,26 @@ const show = (box) => {
     const out = r.parentElement.querySelector('output');
     if (out) out.textContent = shown;
   });
-  box.querySelectorAll('[data-frame]').forEach(f => { f.hidden = f.dataset.frame !== key; });
+  box.querySelectorAll('[data-frame]').forEach(f => {
+    f.hidden = f.dataset.frame !== key;
+    if (!f.hidden) f.querySelectorAll('img[data-sheet-ref]').forEach(img => cut(box, img));
+  });
+};
+// A hidden frame's pictures travel packed in shared sheets (explainers.frames.sprite_sheets):
+// the first time a frame is shown, each of its pictures is cut out of its sheet with a canvas.
+const cut = (box, img) => {
+  const sheet = box.querySelector('img[data-sheet="' + img.dataset.sheetRef + '"]');
+  if (!sheet) return;
+  if (!sheet.complete || !sheet.naturalWidth) {
+    sheet.addEventListener('load', () => cut(box, img), {once: true});
+    return;
+  }
+  const w = +sheet.dataset.tw, h = +sheet.dataset.th, cols = +sheet.dataset.cols, k = +img.dataset.tile;
+  const c = document.createElement('canvas');
+  c.width = w; c.height = h;
+  c.getContext('2d').drawImage(sheet, (k % cols) * w, Math.floor(k / cols) * h, w, h, 0, 0, w, h);
+  img.src = c.toDataURL('image/png');
+  img.removeAttribute('data-sheet-ref');
 };
 // "Save PNG": the frame on screen (its pictures at their shown size, crisp pixels, captions below,
 // the slider positions on top) drawn on a canvas and downloaded. Everything is already in the page.
