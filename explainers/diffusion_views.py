@@ -101,14 +101,14 @@ def step_caption(r: DenoiseResult, step: int) -> str:
             "the clean image (right); the step moves x_t a little towards that guess.")
 
 
-def schedule_position(alphas_cumprod: np.ndarray, t: int, label: str = "this step", table: bool = True) -> str:
+def schedule_position(alphas_cumprod: np.ndarray, t: int, label: str = "", table: bool = True) -> str:
     """alpha-bar over all timesteps with a marker at t (inline SVG, a few hundred bytes).
     table=False leaves out the curve's screen-reader table (`schedule_table` carries it once)."""
     x, y = _curve(alphas_cumprod)
     ab = float(alphas_cumprod[t])
     return line_svg([dict(label="alpha-bar_t", x=x, y=y, color=MAIN)], "timestep t (999 = pure noise)",
-                    "share of image", title=f"{label}: t = {t}, alpha-bar = {plain(ab)}", width=300, height=190,
-                    points=[(t, ab, ACCENT)], vline=t, ylim=(0.0, 1.0), table=table)
+                    "share of image", title=f"{label + ': ' if label else ''}t = {t}, alpha-bar = {plain(ab)}", width=300, height=190,
+                    points=[(t, ab, ACCENT)], vline=t, ylim=(0.0, 1.0), table=table, shared=not table)
 
 
 def schedule_table(alphas_cumprod: np.ndarray) -> str:
@@ -274,7 +274,7 @@ def noising_view(f: noising.ForwardRun) -> str:
                                    w))
         chart = line_svg([dict(label=n, x=curves[n][0], y=curves[n][1], color=c, dash=n == "cosine")
                           for n, c in zip(noising.SCHEDULES, (MAIN, ACCENT))], "timestep t", "alpha-bar_t",
-                         title=f"t = {t}", width=320, height=200, vline=t, ylim=(0.0, 1.0), table=False,
+                         title=f"t = {t}", width=320, height=200, vline=t, ylim=(0.0, 1.0), table=False, shared=True,
                          points=[(t, float(f.alpha_bar[n][k]), c) for n, c in zip(noising.SCHEDULES, (MAIN, ACCENT))])
         cap = noising.training_target(t, float(f.alpha_bar["linear"][k]))
         frames[(k,)] = f'<div class="fv-row3" {ROW}>{"".join(figs)}{chart}</div><p class="fv-cap">{html.escape(cap)}</p>'

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import html
 import io
 import itertools
@@ -119,11 +120,34 @@ def scrubber(axes: Sequence[Axis], frames: Mapping[tuple[int, ...], str], header
     controls.append('<button type="button" class="fv-play" data-save aria-label="Save PNG of the view shown">'
                     'Save PNG</button>')
     frames, sheets = sprite_sheets(frames, start)
+    frames, charts = shared_charts(frames)
     body = "".join(
         f'<div data-frame="{"-".join(map(str, k))}"{"" if k == start else " hidden"}>{v}</div>'
         for k, v in frames.items())
     return (f'<div class="fv-scrubber" data-scrubber>{header}<div class="fv-controls">{"".join(controls)}</div>'
-            f'<div class="fv-frames" aria-live="polite">{body}</div>{sheets}{footer}</div>')
+            f'<div class="fv-frames" aria-live="polite">{body}</div>{sheets}{charts}{footer}</div>')
+
+
+_STATIC_END = "<!--/fv-static-->"
+_STATIC = re.compile(r'<g id="(fvc-[0-9a-f]+)" class="fv-static">(.*?)</g>' + re.escape(_STATIC_END), re.S)
+
+
+def shared_charts(frames: Mapping[tuple[int, ...], str]) -> tuple[dict, str]:
+    """A chart repeated in every frame (`line_svg(shared=True)`: the same axes and curves, only its
+    marker moving) is shipped once, in a hidden <defs>, and each frame draws it with <use>: the
+    50-step denoise's schedule charts go from 152 KB to a few. Returns (frames, the <defs> block)."""
+    defs: dict[str, str] = {}
+
+    def use(m: re.Match) -> str:
+        defs.setdefault(m.group(1), m.group(2))
+        return f'<use href="#{m.group(1)}"/>'
+
+    out = {k: _STATIC.sub(use, v) for k, v in frames.items()}
+    if not defs:
+        return out, ""
+    groups = "".join(f'<g id="{uid}">{body}</g>' for uid, body in defs.items())
+    return out, (f'<svg width="0" height="0" style="position:absolute" aria-hidden="true" focusable="false">'
+                 f'<defs>{groups}</defs></svg>')
 
 
 _PNG_SRC = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
@@ -243,13 +267,15 @@ def _ticks(lo: float, hi: float, log: bool) -> list[float]:
 def line_svg(series: Sequence[Mapping], xlabel: str, ylabel: str, title: str = "", logx: bool = False,
              logy: bool = False, width: int = 440, height: int = 230, points: Sequence[tuple] = (),
              vline: float | None = None, ylim: tuple[float, float] | None = None,
-             xticks: Sequence[tuple[float, str]] | None = None, table: bool = True) -> str:
+             xticks: Sequence[tuple[float, str]] | None = None, table: bool = True, shared: bool = False) -> str:
     """A small line chart as inline SVG (drawn by the browser, no image). series: dicts with
     label, x, y, color and optional dash / dots. points: (x, y, color) markers; vline: a dotted
     vertical line; xticks: explicit (x, label) ticks, e.g. whole layer numbers (no 2.5 on an axis
     that counts). Labelled axes, a legend, and an accessible name that says what is drawn.
     table: append the numbers as a screen-reader table (`data_table`); False for a chart repeated in
-    every frame of a scrubber with the same curves, whose table the view then carries once."""
+    every frame of a scrubber with the same curves, whose table the view then carries once.
+    shared: for such a repeated chart, mark its unchanging part (axes, curves, legend; not the title,
+    markers or line) so that `scrubber` ships it once and every frame draws it with <use>."""
     xs = np.concatenate([np.asarray(s["x"], float) for s in series])
     ys = np.concatenate([np.asarray(s["y"], float) for s in series] + [np.array([p[1] for p in points], float)])
     if logy:
@@ -270,6 +296,7 @@ def line_svg(series: Sequence[Mapping], xlabel: str, ylabel: str, title: str = "
            f'against {html.escape(xlabel)}" style="font:11px system-ui,sans-serif;fill:currentColor">']
     if title:
         out.append(f'<text x="{left}" y="14" font-weight="600" font-size="12">{html.escape(title)}</text>')
+    static_from = len(out)
     out.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#999"/>')
     for v in _ticks(y0, y1, logy):
         y = float(Y(v))
@@ -295,6 +322,10 @@ def line_svg(series: Sequence[Mapping], xlabel: str, ylabel: str, title: str = "
         out.append(f'<line x1="{left + pw - 150}" x2="{left + pw - 132}" y1="{ly - 4}" y2="{ly - 4}" '
                    f'stroke="{s["color"]}" stroke-width="2"{dash}/><text x="{left + pw - 128}" y="{ly}">'
                    f'{html.escape(s["label"])}</text>')
+    if shared:
+        static = "".join(out[static_from:])
+        uid = "fvc-" + hashlib.sha1(f"{width}x{height}{static}".encode()).hexdigest()[:12]
+        out[static_from:] = [f'<g id="{uid}" class="fv-static">{static}</g>{_STATIC_END}']
     if vline is not None:
         x = float(X(vline))
         out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + ph}" stroke="#444" stroke-dasharray="2 2"/>')
