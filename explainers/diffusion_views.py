@@ -14,6 +14,7 @@ import base64
 import contextvars
 import html
 import io
+from pathlib import Path
 
 import numpy as np
 
@@ -36,6 +37,7 @@ from explainers.frames import (
     gif_path,
     heat_uri,
     line_svg,
+    packed_pictures,
     plain,
     png_uri,
     rgb_uri,
@@ -182,7 +184,11 @@ def denoise_view(r: DenoiseResult) -> str:
 
 @bounded_cache(maxsize=8)
 def _denoise_view(key: tuple) -> str:
-    r: DenoiseResult = _result.get()
+    with packed_pictures():
+        return _build_denoise_view(_result.get())
+
+
+def _build_denoise_view(r: DenoiseResult) -> str:
     positions = step_positions(r.steps, r.batch)
     frames = {}
     for b in range(r.batch):
@@ -262,6 +268,11 @@ def _pic(img: np.ndarray) -> str:
 def noising_view(f: noising.ForwardRun) -> str:
     """Every t of the run (every 10th step, the ends, and the chosen one) under both schedules,
     one scrubber; the clean image above it."""
+    with packed_pictures():
+        return _build_noising_view(f)
+
+
+def _build_noising_view(f: noising.ForwardRun) -> str:
     w = _width(f.x_t["linear"][0], 224)
     curves = {name: _curve(noising.alphas_cumprod(name)) for name in noising.SCHEDULES}
     frames = {}
@@ -307,12 +318,26 @@ def noise_grid(f: noising.ForwardRun, steps: tuple[int, ...] = noising.GRID_STEP
 
 def animation_gif(result: DenoiseResult, scale: int | None = None) -> str:
     """An animated GIF of the whole run (x_t | predicted x0, all samples in a row), written
-    to a bounded temp folder; returns its path."""
+    to a bounded temp folder; returns its path. Identical requests that arrive together (a class
+    pressing the same example) wait for one writer instead of each drawing it (45 ms each)."""
+    token = _result.set(result)
+    try:
+        path = _animation_gif(_result_key(result), scale)
+        if not Path(path).is_file():  # the bounded folder has since let it go: write it again
+            path = _animation_gif.uncached(_result_key(result), scale)
+        return path
+    finally:
+        _result.reset(token)
+
+
+@bounded_cache(maxsize=16)
+def _animation_gif(key: tuple, scale: int | None) -> str:
     import hashlib
 
     from PIL import Image
 
-    digest = hashlib.sha1(repr((_result_key(result), scale)).encode()).hexdigest()[:16]
+    result: DenoiseResult = _result.get()
+    digest = hashlib.sha1(repr((key, scale)).encode()).hexdigest()[:16]
     name = f"denoise-{result.label if result.label is not None else 'any'}-{digest}"
     if (done := gif_path(name)) is not None:  # the same run again: its GIF is already written
         return str(done)
