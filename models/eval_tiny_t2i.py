@@ -191,6 +191,10 @@ def main(argv=None) -> None:
     p.add_argument("--guidance", type=float, nargs="*", default=None)
     p.add_argument("--autoencoder", nargs="*", default=None, metavar="VAE_DIR",
                    help="only measure autoencoder(s) (default: the shipped one) and exit")
+    p.add_argument("--before-vae", default=None, metavar="VAE_DIR",
+                   help="also score the default guidance decoding with this autoencoder (e.g. runs/tiny-t2i/"
+                        "vae_before_decoder, the one before the decoder was sharpened)")
+    p.add_argument("--seed", type=int, default=0, help="another seed draws other prompts and other starting noise")
     p.add_argument("--json", default=None, help="write the figures to this file")
     p.add_argument("--threads", type=int, default=0,
                    help="CPU threads (0: torch's default); 1 when another job shares the cores")
@@ -213,17 +217,35 @@ def main(argv=None) -> None:
     steps = args.steps or DEFAULT_STEPS
     t0 = time.time()
     _, reader_acc = digit_reader()
-    report = dict(reader_heldout_accuracy=round(reader_acc, 4), reader_on_real_scenes=reader_ceiling(), steps=steps,
+    report = dict(seed=args.seed, reader_heldout_accuracy=round(reader_acc, 4), reader_on_real_scenes=reader_ceiling(), steps=steps,
                   by_guidance={})
     for g in args.guidance or [DEFAULT_GUIDANCE]:
-        main_ = score(args.model, eval_prompts(args.per_template), steps, g)
-        comp = score(args.model, eval_prompts(max(2, args.per_template // 4), seed=1, held_out=True), steps, g)
+        main_ = score(args.model, eval_prompts(args.per_template, seed=args.seed), steps, g, seed=1000 * args.seed)
+        comp = score(args.model, eval_prompts(max(2, args.per_template // 4), seed=args.seed + 1, held_out=True),
+                     steps, g, seed=1000 * args.seed)
         report["by_guidance"][g] = dict(
             heldout_phrasings={k: (round(v, 3) if isinstance(v, float) else v) for k, v in main_.items() if k != "images"},
             composition_heldout_pairs={k: (round(v, 3) if isinstance(v, float) else v)
                                        for k, v in comp.items() if k not in ("images", "per_digit")},
             diversity_same_prompt=round(diversity(args.model, "a red 7 on a blue background", steps, g), 4))
         print(json.dumps({g: report["by_guidance"][g]}, indent=1), flush=True)
+    from models.catalog import spec
+
+    report["autoencoder"] = autoencoder_quality(f"{spec(args.model).path}/vae")
+    if args.before_vae:
+        import models
+        from diffusers import AutoencoderKL
+
+        bundle = models.load(args.model)
+        shipped, bundle.vae = bundle.vae, AutoencoderKL.from_pretrained(args.before_vae).eval()
+        try:
+            before = score(args.model, eval_prompts(args.per_template, seed=args.seed), steps, DEFAULT_GUIDANCE,
+                           seed=1000 * args.seed)
+        finally:
+            bundle.vae = shipped
+        report["before_decoder_finetune"] = {k: (round(v, 3) if isinstance(v, float) else v)
+                                             for k, v in before.items() if k not in ("images", "per_digit")}
+        report["autoencoder_before_decoder_finetune"] = autoencoder_quality(args.before_vae)
     report["seconds"] = round(time.time() - t0, 1)
     print(json.dumps(report, indent=1))
     if args.json:
