@@ -35,3 +35,16 @@ def test_tiny_t2i_draws_the_prompt_as_the_card_says():
         assert got[k] >= claimed[k] - TOLERANCE, f"{k}: {got[k]:.2f} measured, the card claims {claimed[k]:.2f}"
     assert got["fg"] >= 0.6 and got["bg"] >= 0.7  # chance is 1 in 8: far below this means a broken model
     assert diversity("tiny-t2i", "a red 7 on a blue background", DEFAULT_STEPS, DEFAULT_GUIDANCE, n=4) > 0.01
+
+
+def test_autoencoder_keeps_digits_readable_as_the_card_says():
+    """Held-out scenes through the shipped autoencoder and back: as sharp and as readable as the card
+    claims (the decoder caps what the whole model can score)."""
+    from models.eval_tiny_t2i import autoencoder_quality
+
+    card = json.loads(CARD.read_text())["autoencoder"]
+    got = autoencoder_quality(models.catalog.ASSETS / "tiny-t2i-digits" / "vae", n=100, seed=3)
+    print(got, "card:", card)
+    assert got["psnr"] >= card["psnr"] - 1.5
+    assert got["recon_digit"] >= card["recon_digit"] - TOLERANCE and got["recon_fg"] >= card["recon_fg"] - 0.1
+    assert got["recon_digit"] >= got["orig_digit"] - 0.2  # decoding loses little of what the reader finds
