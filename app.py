@@ -67,7 +67,11 @@ def warm_models(keys=("minilm", "tiny-gpt", "tiny-ddpm", "tiny-t2i")) -> threadi
 
         for key in keys:
             try:
-                models.load(key)
+                bundle = models.load(key)
+                if key == "tiny-ddpm":  # the traced sampling UNet (models.diffusion.FastUNet), 0.6 s
+                    from models.diffusion import inference_unet
+
+                    inference_unet(bundle.model)
             except Exception as e:  # noqa: BLE001 - warming is best effort
                 print(f"warm-up of {key} failed: {e}")
 

@@ -233,8 +233,9 @@ def main(argv=None) -> None:
 
     report["autoencoder"] = autoencoder_quality(f"{spec(args.model).path}/vae")
     if args.before_vae:
-        import models
         from diffusers import AutoencoderKL
+
+        import models
 
         bundle = models.load(args.model)
         shipped, bundle.vae = bundle.vae, AutoencoderKL.from_pretrained(args.before_vae).eval()

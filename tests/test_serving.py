@@ -259,3 +259,31 @@ def test_a_press_from_a_brand_new_session_gets_its_result(app_url, api):
 
     seconds, data = Endpoints(app_url).press(api, DEFAULTS[api], timeout=300)
     assert seconds > 0 and data and all(d is not None for d in data)
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+def test_traced_unet_gives_the_eager_models_outputs(set_bf16, monkeypatch, bf16):
+    """The sampling UNet is traced with TorchScript (no Python between ops: immune to the web server
+    holding the GIL); over batch sizes, timesteps and labels it returns exactly what the same
+    weights return eagerly. EXPLAINER_JIT=0 samples eagerly."""
+    import copy
+
+    import models
+    from models import diffusion
+
+    set_bf16(bf16)
+    unet = models.load("tiny-ddpm").model
+    fast = diffusion.inference_unet(unet)
+    assert fast.traced and fast.dtype_name == ("bfloat16" if bf16 else "float32")
+    eager = torch.nn.Module.to(copy.deepcopy(unet), torch.bfloat16) if bf16 else unet
+    gen = torch.Generator().manual_seed(0)
+    with torch.inference_mode():
+        for rows, t in [(1, 999), (3, 500), (8, 1)]:
+            x = torch.randn(rows, 1, 28, 28, generator=gen)
+            labels = torch.randint(0, 11, (rows,), generator=gen)
+            want = eager(x.to(eager.dtype), torch.tensor(t), class_labels=labels).sample.float()
+            got = fast(x, torch.tensor(t), class_labels=labels).sample
+            assert got.dtype == torch.float32 and torch.equal(got, want), (rows, t)
+    monkeypatch.setenv("EXPLAINER_JIT", "0")
+    plain = diffusion.inference_unet(unet)
+    assert not plain.traced and plain is not fast
