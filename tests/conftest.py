@@ -41,3 +41,18 @@ def call(client, api_name: str, *args, timeout: float = 300):
     if not api_name.startswith("/"):
         api_name = "/" + api_name
     return client.submit(*args, api_name=api_name).result(timeout=timeout)
+
+
+def open_app(page, url: str, timeout_ms: int = 180_000) -> None:
+    """Open the app in a Playwright page: ready once its tabs are drawn. Then wait for the network
+    to go quiet (the page's load events, deep links) where it does within 30 s. Waiting for
+    'network idle' alone failed now and then on a busy machine: the queue's event stream can keep
+    the network busy past any timeout."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.goto(url, wait_until="domcontentloaded", timeout=timeout_ms)
+    page.get_by_role("tab").first.wait_for(timeout=timeout_ms)
+    try:
+        page.wait_for_load_state("networkidle", timeout=30_000)
+    except PlaywrightTimeout:
+        pass  # the tabs are drawn; each test waits for the element it needs

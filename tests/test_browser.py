@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 import pytest
 
 from benchmarks.browser import count_requests  # one home for "server calls during a block"
+from tests.conftest import open_app
 
 pytestmark = pytest.mark.browser
 
@@ -34,7 +35,7 @@ def page(browser, app_url):
     pg.on("request", lambda r: outside.append(r.url)
           if urlparse(r.url).hostname not in ("127.0.0.1", "localhost", None)
           and not r.url.startswith(("data:", "blob:", "about:")) else None)
-    pg.goto(app_url, wait_until="networkidle", timeout=90_000)
+    open_app(pg, app_url, timeout_ms=90_000)
     yield pg
     pg.close()
     assert outside == [], f"requests left the machine: {outside[:5]}"
@@ -284,8 +285,7 @@ def test_no_serious_accessibility_violations_after_each_main_action(browser, app
     pg = browser.new_page(viewport={"width": 1400, "height": 1600})
     try:
         for tab, query in AFTER_ACTION.items():
-            pg.goto(f"{app_url}?tab={tab}&{query}" if tab != "lesson" else f"{app_url}?{query}",
-                    wait_until="networkidle", timeout=180_000)
+            open_app(pg, f"{app_url}?tab={tab}&{query}" if tab != "lesson" else f"{app_url}?{query}", timeout_ms=180_000)
             if tab not in ("next_token", "lesson"):
                 pg.locator("input[data-scrub]:visible").first.wait_for(timeout=180_000)
             pg.wait_for_timeout(500)

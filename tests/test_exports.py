@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
+from tests.conftest import open_app
 from tests.test_browser import browser, page  # noqa: F401 - shared fixtures (offline check included)
 
 
@@ -26,8 +27,7 @@ def test_generation_gif_has_a_frame_per_token():
 
 @pytest.mark.browser
 def test_save_png_downloads_the_frame_on_screen(page, app_url, tmp_path):  # noqa: F811
-    page.goto(app_url + "?tab=denoising&prompt=a%20handwritten%203&steps=10&step=4", wait_until="networkidle",
-              timeout=120_000)
+    open_app(page, app_url + "?tab=denoising&prompt=a%20handwritten%203&steps=10&step=4", timeout_ms=120_000)
     view = page.locator("#denoise-view")
     view.get_by_role("slider", name="Step", exact=True).wait_for(timeout=120_000)
     page.wait_for_function("() => document.querySelector('#denoise-view input[data-scrub]')?.value === '4'",

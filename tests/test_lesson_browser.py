@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import open_app
 from tests.test_browser import browser, page  # noqa: F401 - shared fixtures (offline check included)
 
 pytestmark = pytest.mark.browser
@@ -14,7 +15,7 @@ def _header(page) -> str:  # noqa: F811
 
 
 def test_lesson_link_opens_step_3_and_next_moves_to_4(page, app_url):  # noqa: F811
-    page.goto(app_url + "?lesson=3", wait_until="networkidle", timeout=120_000)
+    open_app(page, app_url + "?lesson=3", timeout_ms=120_000)
     page.wait_for_function("() => (document.querySelector('#lesson-header')||{}).innerText?.includes('Step 3 of')",
                            timeout=240_000)
     tab = page.get_by_role("tab", name="Lesson", exact=True).first
@@ -35,7 +36,7 @@ def test_lesson_link_opens_step_3_and_next_moves_to_4(page, app_url):  # noqa: F
 
 
 def test_bad_link_values_are_ignored_with_a_note(page, app_url):  # noqa: F811
-    page.goto(app_url + "?tab=nowhere&lesson=99", wait_until="networkidle", timeout=120_000)
+    open_app(page, app_url + "?tab=nowhere&lesson=99", timeout_ms=120_000)
     page.wait_for_function("() => (document.querySelector('#link-note')||{}).innerText?.includes('ignored')",
                            timeout=240_000)
     note = page.locator("#link-note").inner_text()
@@ -47,7 +48,7 @@ def test_walk_the_whole_lesson(page, app_url):  # noqa: F811
     """Every step: predict (the first choice), reveal (the explanation and a live view appear), Next."""
     from explainers.lesson import STEPS
 
-    page.goto(app_url + "?lesson=1", wait_until="networkidle", timeout=120_000)
+    open_app(page, app_url + "?lesson=1", timeout_ms=120_000)
     for n in range(1, len(STEPS) + 1):
         page.wait_for_function(f"() => (document.querySelector('#lesson-header')||{{}}).innerText?.includes("
                                f"'Step {n} of {len(STEPS)}')", timeout=240_000)

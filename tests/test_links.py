@@ -7,6 +7,7 @@ from __future__ import annotations
 import gradio as gr
 import pytest
 
+from tests.conftest import open_app
 from tests.test_browser import browser, page  # noqa: F401 - shared fixtures (offline check included)
 from ui import links
 
@@ -60,8 +61,7 @@ def _slider(pg, view: str, name: str):
 @pytest.mark.browser
 def test_three_deep_links_restore_their_views(page, app_url):  # noqa: F811
     # 1. denoising: inputs filled, run, and the Step slider of the finished run moved in the browser
-    page.goto(app_url + "?tab=denoising&prompt=a%20handwritten%207&seed=3&steps=30&step=12", wait_until="networkidle",
-              timeout=120_000)
+    open_app(page, app_url + "?tab=denoising&prompt=a%20handwritten%207&seed=3&steps=30&step=12", timeout_ms=120_000)
     page.get_by_role("tab", name="Denoising", selected=True).wait_for(timeout=60_000)
     step = _slider(page, "#denoise-view", "Step")
     step.wait_for(timeout=120_000)
@@ -70,8 +70,7 @@ def test_three_deep_links_restore_their_views(page, app_url):  # noqa: F811
                            timeout=30_000)
     assert step.get_attribute("max") == "30" and step.get_attribute("aria-valuetext") == "Step 12"
     # 2. attention: layer and head of the maps; a bad model and an unknown key are a note, not a crash
-    page.goto(app_url + "?tab=attention&text=The%20bank%20of%20the%20river&layer=3&head=5&model=nope&colour=red",
-              wait_until="networkidle", timeout=120_000)
+    open_app(page, app_url + "?tab=attention&text=The%20bank%20of%20the%20river&layer=3&head=5&model=nope&colour=red", timeout_ms=120_000)
     layer = _slider(page, "[data-scrubber]", "Layer")
     layer.wait_for(timeout=120_000)
     page.wait_for_function("() => [...document.querySelectorAll('input[data-scrub]')].some("
@@ -85,8 +84,8 @@ def test_three_deep_links_restore_their_views(page, app_url):  # noqa: F811
     copied = page.locator("#copy-link-attention-status").inner_text(timeout=10_000)
     assert "tab=attention" in copied and "layer=3" in copied and "head=5" in copied and "model=minilm" in copied
     # 3. side by side: the race, opened at forward pass 4
-    page.goto(app_url + "?tab=compare&text_prompt=ROMEO:&image_prompt=a%20handwritten%203&new_tokens=8&steps=10"
-              "&forward_pass=4", wait_until="networkidle", timeout=120_000)
+    open_app(page, app_url + "?tab=compare&text_prompt=ROMEO:&image_prompt=a%20handwritten%203&new_tokens=8&steps=10"
+              "&forward_pass=4", timeout_ms=120_000)
     fp = _slider(page, "#race-passes", "Forward pass")
     fp.wait_for(timeout=120_000)
     page.wait_for_function("() => document.querySelector('#race-passes input[data-scrub]')?.value === '4'",

@@ -9,6 +9,7 @@ import torch
 
 from explainers import editing, editing_views, vision, vision_views
 from models.digits import held_out_mask, mnist_digits
+from tests.conftest import open_app
 from tests.test_browser import browser  # noqa: F401 - the shared chromium fixture
 
 
@@ -229,7 +230,7 @@ def test_vision_tab_draw_read_and_scrub_without_the_server(browser, app_url):  #
 
     pg = browser.new_page(viewport={"width": 1400, "height": 1600})
     try:
-        pg.goto(app_url, wait_until="networkidle", timeout=90_000)
+        open_app(pg, app_url, timeout_ms=90_000)
         pg.get_by_role("tab", name="Vision", exact=True).first.click()
         # draw a "1" with the mouse on the sketchpad (the brush tool first), then read it
         pad = pg.locator("#vision-sketch")
