@@ -267,13 +267,14 @@ class _Job:
 class DenoiseBatcher:
     """Different 50-step DDIM requests that arrive together run as one batch through the UNet.
 
-    Measured with 1 torch thread (50 steps, guidance 3): 1, 2, 4 and 8 requests in one batch take
-    1.25, 1.97, 3.03 and 5.88 s, i.e. 1.25, 0.98, 0.76 and 0.73 s per picture, so batches beyond 4
-    gain little and only make each member wait longer (MAX_SHARED). When students press Denoise
-    with their own prompts and seeds at the same moment, every one of them gets a picture sooner.
-    There is no waiting window: a request that finds a compute slot free runs at once; requests
-    that arrive while the slots are busy queue here, and whoever gets the next slot takes up to
-    MAX_SHARED of them (split evenly with any other slot that is free at that moment).
+    Measured with 1 torch thread (50 steps, guidance 3; `python -m benchmarks.batching`): 1, 2, 4
+    and 8 requests in one batch take 0.77, 1.08, 1.69 and 3.12 s with the app's traced bfloat16
+    UNet, i.e. 0.77, 0.54, 0.42 and 0.39 s per picture (eager float32: 1.14, 0.85, 0.74, 0.71), so
+    batches beyond 4 gain little and only make each member wait longer (MAX_SHARED). When students
+    press Denoise with their own prompts and seeds at the same moment, every one of them gets a
+    picture sooner. There is no waiting window: a request that finds a compute slot free runs at
+    once; requests that arrive while the slots are busy queue here, and whoever gets the next slot
+    takes up to MAX_SHARED of them (split evenly with any other slot that is free at that moment).
     Each request keeps its own seed (its own x_T), digit and guidance scale, so its images are the
     ones it would get alone (DDIM with eta 0 draws no other noise), up to float rounding.
     """
