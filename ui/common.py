@@ -173,6 +173,23 @@ def scrub_view(label: str, **kw) -> gr.HTML:
     return gr.HTML(value="", label=label, js_on_load=SCRUB_JS, **kw)
 
 
+def step_progress(progress, desc: str, unit: str = "steps", every: float = 0.15):
+    """A `progress(i, n)` callback for a sampling loop that updates the page's progress bar at
+    most every `every` seconds (and at the end): each update re-renders the tab's status trackers
+    in every open browser, and 50 of them per run cost the page more than the run itself."""
+    import time
+
+    last = [0.0]
+
+    def report(i: int, n: int) -> None:
+        now = time.perf_counter()
+        if i >= n or now - last[0] >= every:
+            last[0] = now
+            progress((i, n), desc=desc, unit=unit)
+
+    return report
+
+
 def friendly_errors(fn):
     """Bad input becomes a gr.Error with the explainer's message; the server stays up.
     Unexpected failures are logged and reported without a stack trace."""

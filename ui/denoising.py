@@ -9,7 +9,7 @@ from explainers import denoising, diffusion_views
 from explainers.frames import plain
 from explainers.text_input import check_number
 from ui import links
-from ui.common import MODEL_EVENTS, explain, friendly_errors, model_choices, scrub_view
+from ui.common import MODEL_EVENTS, explain, friendly_errors, model_choices, scrub_view, step_progress
 
 EXAMPLES = [
     ["a handwritten 7", 50, 3.0, 0, "ddim"],
@@ -86,7 +86,7 @@ def run_denoise(prompt: str, steps: int, guidance: float, seed: int, scheduler: 
                 progress=gr.Progress()):
     """The whole run: a summary, the prompt-to-digit bars, every step in one scrubber, and a GIF."""
     r = denoising.denoise(prompt, steps, guidance, seed, scheduler, model, batch,
-                          progress=lambda i, n: progress((i, n), desc="denoising", unit="steps"))
+                          progress=step_progress(progress, "denoising", "steps"))
     return (_summary(r, float(guidance)), diffusion_views.similarity_bars(r.prompt, r.label, r.similarities),
             diffusion_views.denoise_view(r), diffusion_views.animation_gif(r))
 

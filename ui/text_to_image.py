@@ -11,7 +11,7 @@ from explainers import text_to_image_sd as t2i_sd
 from explainers import text_to_image_views as views
 from explainers.catalog import model_choices
 from ui import links
-from ui.common import MODEL_EVENTS, explain, friendly_errors, scrub_view
+from ui.common import MODEL_EVENTS, explain, friendly_errors, scrub_view, step_progress
 
 EXAMPLES = [
     ["a red 7 on a blue background", "", 25, t2i.DEFAULT_GUIDANCE, 0],
@@ -64,7 +64,7 @@ def run(prompt, negative, steps, guidance, seed, n_images, model, show_special, 
     if msg := t2i_sd.time_warning(model, steps, n_images):  # a Hub Stable Diffusion model on a CPU
         gr.Warning(msg)
     r = t2i.generate(prompt, steps, guidance, seed, negative, model, n_images,
-                     progress=lambda i, n: progress((i, n), desc="denoising", unit="steps"))
+                     progress=step_progress(progress, "denoising", "steps"))
     skip = not show_special
     return (_summary(r), views.tokens_html(r), views.gallery(r), views.step_view(r, skip), views.words_view(r, skip),
             views.patches_view(r))

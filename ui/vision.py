@@ -10,7 +10,7 @@ import gradio as gr
 
 from explainers import editing, editing_views, vision, vision_views
 from ui import links
-from ui.common import MODEL_EVENTS, explain, friendly_errors, scrub_view
+from ui.common import MODEL_EVENTS, explain, friendly_errors, scrub_view, step_progress
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"  # vision/: python -m explainers.vision
 EXAMPLE_FILES = ["vision/heldout-2.png", "vision/heldout-5.png", "vision/heldout-8.png", "vision/sketch-4.png",
@@ -99,7 +99,7 @@ def read_live(sketch):
 @friendly_errors
 def run_decided(prompt: str, steps: int, guidance: float, seed: int, model: str = "tiny-ddpm", progress=gr.Progress()):
     d = vision.decided(prompt, steps, guidance, seed, model=model,
-                       progress=lambda i, n: progress((i, n), desc="denoising", unit="steps"))
+                       progress=step_progress(progress, "denoising", "steps"))
     return vision_views.decided_summary(d), vision_views.decided_view(d)
 
 
@@ -109,7 +109,7 @@ def run_sketch_to_digit(sketch, upload, source: str, digit: str, guidance: float
     """SDEdit the picture read last: the drawing, or the uploaded / example picture."""
     image = upload if source == "upload" and upload is not None else sketch
     runs = editing.sketch_sweep(image, digit, 50, guidance, seed,
-                                progress=lambda i, n: progress((i, n), desc="one run per t", unit="runs"))
+                                progress=step_progress(progress, "one run per t", "runs"))
     return editing_views.sweep_summary(runs), editing_views.sweep_view(runs)
 
 
