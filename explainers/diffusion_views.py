@@ -103,13 +103,13 @@ def step_caption(r: DenoiseResult, step: int) -> str:
             "the clean image (right); the step moves x_t a little towards that guess.")
 
 
-def schedule_position(alphas_cumprod: np.ndarray, t: int, label: str = "", table: bool = True) -> str:
+def schedule_position(alphas_cumprod: np.ndarray, t: int, table: bool = True) -> str:
     """alpha-bar over all timesteps with a marker at t (inline SVG, a few hundred bytes).
     table=False leaves out the curve's screen-reader table (`schedule_table` carries it once)."""
     x, y = _curve(alphas_cumprod)
     ab = float(alphas_cumprod[t])
     return line_svg([dict(label="alpha-bar_t", x=x, y=y, color=MAIN)], "timestep t (999 = pure noise)",
-                    "share of image", title=f"{label + ': ' if label else ''}t = {t}, alpha-bar = {plain(ab)}", width=300, height=190,
+                    "share of image", title=f"t = {t}, alpha-bar = {plain(ab)}", width=300, height=190,
                     points=[(t, ab, ACCENT)], vline=t, ylim=(0.0, 1.0), table=table, shared=not table)
 
 

@@ -77,6 +77,27 @@ def scene_batch(rng, n, x, y, train_index) -> tuple[torch.Tensor, list]:
     return torch.from_numpy(imgs).permute(0, 3, 1, 2).float() * 2 - 1, scenes
 
 
+def _resume(state_path: Path, device, name: str, vae, opt, sched, rng) -> tuple[int, float, list]:
+    """Load an autoencoder stage's saved state into vae / opt / sched / rng: (step, seconds, losses)."""
+    if not state_path.exists():
+        return 0, 0.0, []
+    s = torch.load(state_path, map_location=device, weights_only=False)
+    vae.load_state_dict(s["vae"]), opt.load_state_dict(s["opt"]), sched.load_state_dict(s["sched"])
+    rng.bit_generator.state = s["rng"]
+    print(f"{name}: resumed at step {s['step']}", flush=True)
+    return s["step"], s["elapsed"], s["losses"]
+
+
+def _save_state(state_path: Path, vae, opt, sched, rng, step: int, elapsed: float, losses: list) -> None:
+    torch.save(dict(vae=vae.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(),
+                    rng=rng.bit_generator.state, step=step, elapsed=elapsed, losses=losses), state_path)
+
+
+def _loss_curve(losses: list) -> list[float]:
+    """The mean loss of every 100 steps, for training.json."""
+    return [round(float(np.mean(losses[i:i + 100])), 5) for i in range(0, len(losses), 100)]
+
+
 def train_vae(args, device) -> None:
     state_path = args.workdir / "vae_state.pt"
     vae = build_vae(args.seed).to(device)
@@ -84,13 +105,7 @@ def train_vae(args, device) -> None:
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=args.vae_steps,
                                                 pct_start=max(0.05, 3 / args.vae_steps))
     rng = np.random.default_rng(args.seed)
-    step, elapsed, losses = 0, 0.0, []
-    if state_path.exists():
-        s = torch.load(state_path, map_location=device, weights_only=False)
-        vae.load_state_dict(s["vae"]), opt.load_state_dict(s["opt"]), sched.load_state_dict(s["sched"])
-        rng.bit_generator.state = s["rng"]
-        step, elapsed, losses = s["step"], s["elapsed"], s["losses"]
-        print(f"vae: resumed at step {step}", flush=True)
+    step, elapsed, losses = _resume(state_path, device, "vae", vae, opt, sched, rng)
     if step >= args.vae_steps and (args.out / "vae").exists():
         return
     x, y, train_index = training_split()
@@ -114,8 +129,7 @@ def train_vae(args, device) -> None:
             elapsed += time.time() - t0
             t0 = time.time()
             print(f"vae step {step}/{args.vae_steps} loss {np.mean(losses[-100:]):.4f} elapsed {elapsed:.0f}s", flush=True)
-            torch.save(dict(vae=vae.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(),
-                            rng=rng.bit_generator.state, step=step, elapsed=elapsed, losses=losses), state_path)
+            _save_state(state_path, vae, opt, sched, rng, step, elapsed, losses)
     # unit-variance latents: scaling_factor = 1 / std of the latent means over fresh scenes
     vae.eval()
     with torch.no_grad():
@@ -124,7 +138,7 @@ def train_vae(args, device) -> None:
     vae.register_to_config(scaling_factor=1.0 / std)
     copy.deepcopy(vae).to("cpu").save_pretrained(args.out / "vae", safe_serialization=True)
     _write_log(args.out, vae=dict(steps=step, batch=args.batch, seconds=round(elapsed, 1), latent_std=std,
-                                  loss_curve=[round(float(np.mean(losses[i:i + 100])), 5) for i in range(0, len(losses), 100)]))
+                                  loss_curve=_loss_curve(losses)))
     print(f"vae: saved, latent std {std:.3f}", flush=True)
 
 
@@ -157,15 +171,9 @@ def train_decoder(args, device) -> None:
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.decoder_lr, total_steps=args.decoder_steps,
                                                 pct_start=0.03, final_div_factor=50)
     rng = np.random.default_rng(args.seed + 7)
-    step, elapsed, losses = 0, 0.0, []
-    if state_path.exists():
-        s = torch.load(state_path, map_location=device, weights_only=False)
-        vae.load_state_dict(s["vae"]), opt.load_state_dict(s["opt"]), sched.load_state_dict(s["sched"])
-        rng.bit_generator.state = s["rng"]
-        step, elapsed, losses = s["step"], s["elapsed"], s["losses"]
-        print(f"decoder: resumed at step {step}", flush=True)
-        if step >= args.decoder_steps:
-            return
+    step, elapsed, losses = _resume(state_path, device, "decoder", vae, opt, sched, rng)
+    if step >= args.decoder_steps:
+        return
     x, y, train_index = training_split()
     vae.encoder.eval()
     vae.decoder.train()
@@ -190,14 +198,13 @@ def train_decoder(args, device) -> None:
             t0 = time.time()
             print(f"decoder step {step}/{args.decoder_steps} loss {np.mean(losses[-100:]):.4f} "
                   f"elapsed {elapsed:.0f}s", flush=True)
-            torch.save(dict(vae=vae.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(),
-                            rng=rng.bit_generator.state, step=step, elapsed=elapsed, losses=losses), state_path)
+            _save_state(state_path, vae, opt, sched, rng, step, elapsed, losses)
             if step % 500 == 0 or step == args.decoder_steps:
                 copy.deepcopy(vae).to("cpu").save_pretrained(args.out / "vae", safe_serialization=True)
                 _write_log(args.out, decoder=dict(
                     steps=step, batch=args.batch, lr=args.decoder_lr, seconds=round(elapsed, 1),
                     loss="stroke-weighted (1 + 4x) MSE + 0.5 L1, encoder frozen",
-                    loss_curve=[round(float(np.mean(losses[i:i + 100])), 5) for i in range(0, len(losses), 100)]))
+                    loss_curve=_loss_curve(losses)))
     print(f"decoder: stopped at step {step}, {elapsed:.0f}s", flush=True)
 
 
@@ -331,8 +338,7 @@ def train_dit(args, device) -> None:
                                           first_cycle_steps=restarts[0] if restarts else cycle_end,
                                           warm_restarts=restarts, extend_lr=args.extend_lr,
                                           parameters=n_params, seconds=round(elapsed, 1), device=str(device),
-                                          loss_curve=[round(float(np.mean(losses[i:i + 100])), 5)
-                                                      for i in range(0, len(losses), 100)]))
+                                          loss_curve=_loss_curve(losses)))
     print(f"dit: stopped at step {step}, {elapsed:.0f}s", flush=True)
 
 
