@@ -463,7 +463,7 @@ def main(argv=None) -> None:
         res["denoise"] = bench_denoise()
         print("denoise", json.dumps(res["denoise"], indent=1), flush=True)
     if a.quality:
-        from models.eval_tiny_ddpm import evaluate
+        from training.eval_tiny_ddpm import evaluate
 
         res["quality"] = evaluate(per_digit=50)
         print("quality", json.dumps(res["quality"], indent=1), flush=True)

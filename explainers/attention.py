@@ -15,8 +15,9 @@ import numpy as np
 import torch
 
 import models
-from explainers.cache import bounded_cache
+from explainers.compute import memoize
 from explainers.text_input import clean_text
+from models.errors import InputError
 
 MAX_TOKENS = 128  # heatmaps beyond this are unreadable; longer input is truncated and flagged
 
@@ -75,13 +76,13 @@ def encode(bundle, text: str, limit: int) -> tuple[dict, bool, int]:
     return dict(enc), True, n
 
 
-@bounded_cache(maxsize=32)
+@memoize(maxsize=32)
 @torch.inference_mode()
 def attend(text: str, model: str = "minilm") -> AttentionResult:
     """Attention weights of every layer and head for `text` on a registry encoder/decoder."""
     spec = models.spec(model)
     if spec.family not in ("encoder", "decoder"):
-        raise ValueError(f"{model!r} is a {spec.family} model; attention needs an encoder or a decoder.")
+        raise InputError(f"{model!r} is a {spec.family} model; attention needs an encoder or a decoder.")
     text = clean_text(text)
     bundle = models.load(model)
     limit = token_limit(bundle)
@@ -109,17 +110,17 @@ def word_positions(bundle, text: str, word: str) -> tuple[torch.Tensor, list[int
     """Token indices that cover the first whole-word occurrence of `word` in `text`."""
     m = re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, flags=re.IGNORECASE)
     if not m:
-        raise ValueError(f"The word {word!r} does not occur in: {text[:80]!r}. Pick a word that is in both sentences.")
+        raise InputError(f"The word {word!r} does not occur in: {text[:80]!r}. Pick a word that is in both sentences.")
     enc = bundle.tokenizer(text, return_tensors="pt", return_offsets_mapping=True, truncation=True,
                            max_length=token_limit(bundle))
     offsets = enc.pop("offset_mapping")[0].tolist()
     pos = [i for i, (s, e) in enumerate(offsets) if e > s and s < m.end() and e > m.start()]
     if not pos:
-        raise ValueError(f"The word {word!r} falls beyond the first {token_limit(bundle)} tokens; shorten the sentence.")
+        raise InputError(f"The word {word!r} falls beyond the first {token_limit(bundle)} tokens; shorten the sentence.")
     return enc, pos
 
 
-@bounded_cache(maxsize=32)
+@memoize(maxsize=32)
 @torch.inference_mode()
 def contextual_similarity(sentence_a: str, sentence_b: str, word: str, model: str = "minilm") -> SimilarityResult:
     """Cosine similarity of `word`'s vector in sentence a vs sentence b, at every layer
@@ -127,7 +128,7 @@ def contextual_similarity(sentence_a: str, sentence_b: str, word: str, model: st
     apart as attention mixes in its neighbours."""
     spec = models.spec(model)
     if spec.family not in ("encoder", "decoder"):
-        raise ValueError(f"{model!r} is a {spec.family} model; pick an encoder or a decoder.")
+        raise InputError(f"{model!r} is a {spec.family} model; pick an encoder or a decoder.")
     sentence_a, sentence_b = clean_text(sentence_a, "first sentence"), clean_text(sentence_b, "second sentence")
     word = clean_text(word, "word", max_chars=50).strip()
     bundle = models.load(model)

@@ -21,7 +21,8 @@ import numpy as np
 
 from explainers import frames
 from explainers.attention import AttentionResult, SimilarityResult, attend
-from explainers.cache import bounded_cache
+from explainers.compute import memoize
+from models.errors import InputError
 
 BERTVIZ_MAX_TOKENS = 40  # bertviz's payload grows with layers x heads x T^2
 MAP_PX = 440  # side of a big heatmap (cells are whole pixels, so it is at most this)
@@ -91,9 +92,9 @@ def shown_positions(result: AttentionResult, hide_special: bool) -> np.ndarray:
 
 def check_layer_head(result: AttentionResult, layer: int, head: int) -> None:
     if not 1 <= layer <= result.layers:
-        raise ValueError(f"layer must be between 1 and {result.layers} (layers are numbered from 1), got {layer}.")
+        raise InputError(f"layer must be between 1 and {result.layers} (layers are numbered from 1), got {layer}.")
     if not 0 <= head <= result.heads:
-        raise ValueError(f"head must be between 0 (the average of all heads) and {result.heads}, got {head}.")
+        raise InputError(f"head must be between 0 (the average of all heads) and {result.heads}, got {head}.")
 
 
 def head_weights(result: AttentionResult, layer: int, head: int) -> np.ndarray:
@@ -261,7 +262,7 @@ def attention_scrubber(result: AttentionResult, hide_special: bool = True) -> tu
     return _block(uid, [result.tokens[i] for i in keep], body), start, len(frame_html)
 
 
-@bounded_cache(maxsize=32)
+@memoize(maxsize=32)
 def attention_views(text: str, model: str = "minilm", hide_special: bool = True) -> AttentionViews:
     """Everything the Attention tab shows for one run, rendered once."""
     r = attend(text, model)
@@ -325,9 +326,9 @@ def bertviz_html(result: AttentionResult, view: str = "head", max_tokens: int = 
     from bertviz import head_view, model_view
 
     if view not in ("head", "model"):
-        raise ValueError(f"view must be 'head' or 'model', not {view!r}")
+        raise InputError(f"view must be 'head' or 'model', not {view!r}")
     t = min(len(result.tokens), max_tokens)
-    att = [torch.from_numpy(result.weights[i, :, :t, :t]).unsqueeze(0) for i in range(result.layers)]
+    att = [torch.tensor(result.weights[i, :, :t, :t]).unsqueeze(0) for i in range(result.layers)]
     fn = head_view if view == "head" else model_view
     page = fn(att, result.tokens[:t], html_action="return").data
     start = page.index("<script src=")

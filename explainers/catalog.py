@@ -9,7 +9,12 @@ embedded ones always, a Hub model only when it is in the local cache or the Hub 
 
 from __future__ import annotations
 
+import logging
+
 import models
+from models.diffusion import inference_unet
+
+log = logging.getLogger("explainer")
 
 
 def available_keys(family: str, check_network: bool = False) -> list[str]:
@@ -34,3 +39,18 @@ def is_model_error(e: BaseException) -> bool:
     """True for 'this model cannot be loaded here and now' (e.g. a Hub model while offline):
     its message is written for the learner and can be shown as it is."""
     return isinstance(e, models.ModelUnavailable)
+
+
+WARM_KEYS = ("minilm", "tiny-gpt", "tiny-ddpm", "tiny-t2i")  # the embedded models the first tabs use
+
+
+def warm(keys: tuple[str, ...] = WARM_KEYS) -> None:
+    """Load the embedded models (and build tiny-ddpm's traced sampling UNet, 0.6 s) so the first
+    click is fast. Best effort: a model that fails to load is logged and loaded again when asked for."""
+    for key in keys:
+        try:
+            bundle = models.load(key)
+            if key == "tiny-ddpm":
+                inference_unet(bundle.model)
+        except Exception:  # noqa: BLE001 - warming is best effort; the real request reports the error
+            log.exception("warm-up of %s failed", key)

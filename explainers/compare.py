@@ -20,8 +20,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import models
-from explainers.cache import bounded_cache
+from explainers.compute import memoize
 from explainers.text_input import check_number, clean_text
+from models.errors import InputError
 
 DEFAULT_LENGTHS = (16, 32, 64, 128, 256, 512, 1024)
 
@@ -120,7 +121,7 @@ def _unet_run(label: int | None, steps: int, seed: int, count_flops: bool, guida
     return bundle, final, traj, seconds, c
 
 
-@bounded_cache(maxsize=8)
+@memoize(maxsize=8)
 def race(text_prompt: str = "ROMEO:", image_prompt: str = "a handwritten 5", new_tokens: int = 20, steps: int = 20,
          seed: int = 0) -> RaceResult:
     """Both families from a short prompt, every forward pass timed and FLOP-counted."""
@@ -200,7 +201,7 @@ class AttentionCost:
     note: str
 
 
-@bounded_cache(maxsize=4)
+@memoize(maxsize=4)
 def attention_cost(model: str = "tiny-gpt", lengths: tuple[int, ...] = DEFAULT_LENGTHS, repeats: int = 3) -> AttentionCost:
     """Forward-pass FLOPs and time at each sequence length, split into attention vs the rest.
 
@@ -210,7 +211,7 @@ def attention_cost(model: str = "tiny-gpt", lengths: tuple[int, ...] = DEFAULT_L
     from transformers.models.gpt2 import modeling_gpt2
 
     if model != "tiny-gpt":
-        raise ValueError("attention_cost runs on 'tiny-gpt' (its attention implementation is instrumented).")
+        raise InputError("attention_cost runs on 'tiny-gpt' (its attention implementation is instrumented).")
     lengths = tuple(int(check_number(n, "length", 2, 2048, integer=True)) for n in lengths)
     repeats = int(check_number(repeats, "repeats", 1, 10, integer=True))
     spent = [0.0]
@@ -263,7 +264,7 @@ class StepsTradeoff:
     images: list[np.ndarray]  # (H, W) in [0, 1], same seed
 
 
-@bounded_cache(maxsize=4)
+@memoize(maxsize=4)
 def steps_tradeoff(prompt: str = "a handwritten 5", steps: tuple[int, ...] = (5, 10, 25, 50), seed: int = 0) -> StepsTradeoff:
     from explainers.denoising import prompt_to_label
     from models.diffusion import make_scheduler, sample

@@ -9,8 +9,8 @@ import html
 
 import numpy as np
 
-from explainers.cache import bounded_cache
 from explainers.compare import AttentionCost, RaceResult, StepsTradeoff, patches, race
+from explainers.compute import memoize
 from explainers.frames import Axis, figure_tag, line_svg, rgb_uri, scrubber
 
 MAIN, ACCENT = "#0072b2", "#d55e00"  # Okabe-Ito blue and vermillion (colour-blind safe)
@@ -184,7 +184,7 @@ def patches_html(image: np.ndarray, patch: int = 4) -> str:
     return f"<div {ROW}>{''.join(figs)}</div>"
 
 
-@bounded_cache(maxsize=8)
+@memoize(maxsize=8)
 def race_views(text_prompt: str, image_prompt: str, new_tokens: int, steps: int, seed: int) -> tuple[str, str, str, str]:
     """(pass scrubber, timeline charts, filmstrip, summary tables) of a race, rendered once per
     result: the race itself is cached too, so identical requests cost one run and one rendering."""

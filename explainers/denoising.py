@@ -24,9 +24,10 @@ import numpy as np
 import torch
 
 import models
-from explainers.cache import bounded_cache, compute_slot, free_slots, holding_slot
+from explainers.compute import compute_slot, free_slots, holding_slot, memoize
 from explainers.text_input import check_number, clean_text
 from models.diffusion import SCHEDULERS, Trajectory, inference_unet, make_scheduler, precision, sample
+from models.errors import InputError
 
 NOISE_RANGE = 3.0  # noise values shown at +-3 sigma
 STEP_LIMITS = {"ddim": (10, 250), "ddpm": (10, 1000)}  # DDPM with < 1000 steps strides the training steps
@@ -48,8 +49,6 @@ THRESHOLD = 0.55
 MARGIN = 0.05
 
 # The progress callback and "lookup only" flag travel beside the cache key, not in it.
-_progress: contextvars.ContextVar = contextvars.ContextVar("denoise_progress", default=None)
-_lookup_only: contextvars.ContextVar = contextvars.ContextVar("denoise_lookup_only", default=False)
 
 
 @dataclass
@@ -87,10 +86,10 @@ class DenoiseResult:
     def images(self, name: str, b: int = 0) -> np.ndarray:
         """Frames of sample b for "x_t", "noise_pred", "x0_pred", "noise_uncond" or "noise_cond"."""
         if not 0 <= b < self.batch:
-            raise ValueError(f"sample must be between 0 and {self.batch - 1}, got {b}.")
+            raise InputError(f"sample must be between 0 and {self.batch - 1}, got {b}.")
         arr = getattr(self, name)
         if arr is None:
-            raise ValueError(f"This run has no {name} (guidance was {self.guidance:g}).")
+            raise InputError(f"This run has no {name} (guidance was {self.guidance:g}).")
         return arr[b] if self.batch > 1 else arr
 
 
@@ -107,13 +106,13 @@ def _embed(texts: list[str]) -> torch.Tensor:
     return torch.nn.functional.normalize(mean, dim=-1)
 
 
-@bounded_cache(maxsize=1, gate=False)  # cheap (one minilm pass): never queues behind model runs
+@memoize(maxsize=1, gate=False)  # cheap (one minilm pass): never queues behind model runs
 def _class_embeddings() -> torch.Tensor:
     texts = [t.format(d=d, w=w) for d, w in enumerate(DIGIT_WORDS) for t in CLASS_TEMPLATES]
     return _embed(texts).view(10, len(CLASS_TEMPLATES), -1)  # (10, phrasings, D)
 
 
-@bounded_cache(maxsize=256, gate=False)  # one short minilm pass, before a run joins the batch queue
+@memoize(maxsize=256, gate=False)  # one short minilm pass, before a run joins the batch queue
 def prompt_to_label(prompt: str) -> tuple[int | None, np.ndarray]:
     """The digit a prompt asks for (or None when no class is clearly meant) and the cosine
     similarity of the prompt to each class, (10,): the best over that class's phrasings."""
@@ -131,7 +130,7 @@ def prompt_to_label(prompt: str) -> tuple[int | None, np.ndarray]:
 def check_settings(steps, guidance, seed, scheduler, batch) -> tuple[int, float, int, str, int]:
     """Validated (steps, guidance, seed, scheduler, batch); a ValueError names the limit."""
     if scheduler not in SCHEDULERS:
-        raise ValueError(f"scheduler must be one of {', '.join(SCHEDULERS)}; got {str(scheduler)[:30]!r}.")
+        raise InputError(f"scheduler must be one of {', '.join(SCHEDULERS)}; got {str(scheduler)[:30]!r}.")
     lo, hi = STEP_LIMITS[scheduler]
     steps = check_number(steps, f"steps (with {scheduler})", lo, hi, integer=True)
     guidance = check_number(guidance, "guidance", 0, MAX_GUIDANCE)
@@ -164,47 +163,45 @@ def denoise(prompt: str, steps: int = 50, guidance: float = 3.0, seed: int = 0, 
     training step; fewer strides over them). guidance: 0 unconditional, 1 conditional, > 1
     pushed further from the unconditional prediction (classifier-free guidance).
     """
+    return _denoise(*_settings(prompt, steps, guidance, seed, scheduler, model, batch), progress=progress)
+
+
+def _settings(prompt, steps, guidance, seed, scheduler, model, batch) -> tuple:
+    """Validated, normalised settings: the key a run is stored under."""
     spec = models.spec(model)
     if spec.family != "diffusion":
-        raise ValueError(f"{model!r} is a {spec.family} model; denoising needs a diffusion model.")
+        raise InputError(f"{model!r} is a {spec.family} model; denoising needs a diffusion model.")
     steps, guidance, seed, scheduler, batch = check_settings(steps, guidance, seed, scheduler, batch)
     if not isinstance(prompt, str):
-        raise ValueError(f"The prompt must be a string, not {type(prompt).__name__}.")
+        raise InputError(f"The prompt must be a string, not {type(prompt).__name__}.")
     prompt = prompt.strip()  # an empty prompt is allowed: it asks for no class
     if prompt:
         prompt = clean_text(prompt, "prompt", max_chars=MAX_PROMPT_CHARS).strip()
-    token = _progress.set(progress)
-    try:
-        return _denoise(prompt, steps, float(guidance), seed, scheduler, model, batch)
-    finally:
-        _progress.reset(token)
+    return prompt, steps, float(guidance), seed, scheduler, model, batch
 
 
 def lookup(prompt: str, steps: int = 50, guidance: float = 3.0, seed: int = 0, scheduler: str = "ddim",
            model: str = "tiny-ddpm", batch: int = 1) -> DenoiseResult:
-    """The cached result of `denoise` with these inputs; never runs a model (a ValueError says
+    """The stored result of `denoise` with these inputs; never runs a model (an InputError says
     to run it first when the result is not in memory)."""
-    token = _lookup_only.set(True)
-    try:
-        return denoise(prompt, steps, guidance, seed, scheduler, model, batch)
-    finally:
-        _lookup_only.reset(token)
+    r = _denoise.peek(*_settings(prompt, steps, guidance, seed, scheduler, model, batch))
+    if r is None:
+        raise InputError("No denoising run with these settings is in memory: press 'Denoise' first "
+                         "(or the settings changed since the last run).")
+    return r
 
 
 # Results are big (up to ~160 MB at the limits): keep a few. gate=False: the sampling below takes
 # its compute slot itself (DenoiseBatcher), so a lookup or an identical waiting request holds none.
-@bounded_cache(maxsize=4, gate=False)
+@memoize(maxsize=4, gate=False, unkeyed=("progress",))
 def _denoise(prompt: str, steps: int, guidance: float, seed: int, scheduler: str, model: str,
-             batch: int) -> DenoiseResult:
-    if _lookup_only.get():
-        raise ValueError("No denoising run with these settings is in memory: press 'Denoise' first "
-                         "(or the settings changed since the last run).")
+             batch: int, progress=None) -> DenoiseResult:
     bundle = models.load(model)
     unet = inference_unet(bundle.model)
     cfg = unet.config
     values = batch * (steps + 1) * cfg.sample_size ** 2 * cfg.in_channels
     if values > MAX_VALUES:
-        raise ValueError(f"batch x (steps + 1) x image size is {values:,} values for {model}; the limit is "
+        raise InputError(f"batch x (steps + 1) x image size is {values:,} values for {model}; the limit is "
                          f"{MAX_VALUES:,}. Use fewer steps or a smaller batch.")
     conditional = models.spec(model).conditional
     label, sims = prompt_to_label(prompt) if conditional and prompt else (None, None)
@@ -220,7 +217,7 @@ def _denoise(prompt: str, steps: int, guidance: float, seed: int, scheduler: str
     else:
         guidance = 0.0  # nothing to guide towards
     if scheduler == "ddim" and batch == 1 and conditional and not holding_slot():
-        job = _batcher.run(_Job((model, steps), int(labels[0]), float(guidance), seed, _progress.get()), bundle,
+        job = _batcher.run(_Job((model, steps), int(labels[0]), float(guidance), seed, progress), bundle,
                            null_class)
         traj, seconds, shared_with = job.traj, job.seconds, job.shared_with
     else:  # on its own: DDPM draws new noise every step from one generator per run; several images,
@@ -229,7 +226,7 @@ def _denoise(prompt: str, steps: int, guidance: float, seed: int, scheduler: str
             sched = make_scheduler(bundle.scheduler.config, scheduler)  # a fresh one: step() keeps state
             t0 = time.perf_counter()
             _, traj = sample(unet, sched, labels, steps, guidance, seed, null_class=null_class, capture=True,
-                             batch=batch, progress=_progress.get())
+                             batch=batch, progress=progress)
             seconds, shared_with = time.perf_counter() - t0, 0
     x_t = torch.stack(traj.x_t, dim=1)  # (B, steps + 1, C, H, W)
     return DenoiseResult(
@@ -355,7 +352,7 @@ def step_info(result: DenoiseResult, step: int) -> dict:
     """What the step slider shows at `step` (0 = pure noise x_T, steps = the final image):
     the frame index of the prediction, its timestep t and alpha-bar_t."""
     if not 0 <= step <= result.steps:
-        raise ValueError(f"step must be between 0 and {result.steps}, got {step}.")
+        raise InputError(f"step must be between 0 and {result.steps}, got {step}.")
     i = min(step, result.steps - 1)  # the final image has no prediction of its own: show the last
     t = int(result.timesteps[i])
     ab = float(result.alphas_cumprod[t])
@@ -385,13 +382,13 @@ def _final_step(model: str) -> int | None:
         return None
 
 
-@bounded_cache(maxsize=8)
+@memoize(maxsize=8)
 def through_training(prompt: str, steps: int = 50, guidance: float = 3.0, seed: int = 0, scheduler: str = "ddim",
                      model: str = "tiny-ddpm") -> TrainingRun:
     """Run the reverse process with the same seed through every training checkpoint (and the
     final weights): random weights draw noise, a few hundred steps draw blobs, then digits."""
     if not models.spec(model).conditional or not models.checkpoints(model):
-        raise ValueError(f"Training checkpoints ship only with tiny-ddpm (trained for this app), not {model!r}.")
+        raise InputError(f"Training checkpoints ship only with tiny-ddpm (trained for this app), not {model!r}.")
     steps, guidance, seed, scheduler, _ = check_settings(steps, guidance, seed, scheduler, 1)
     prompt = prompt.strip() if isinstance(prompt, str) else prompt
     label, _ = prompt_to_label(prompt) if prompt else (None, None)

@@ -11,7 +11,6 @@ so thirty students pressing the same example cost one run and one rendering.
 from __future__ import annotations
 
 import base64
-import contextvars
 import html
 import io
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from explainers import noising
-from explainers.cache import bounded_cache
+from explainers.compute import MEMORY, memoize
 from explainers.denoising import (
     DIGIT_WORDS,
     MARGIN,
@@ -31,13 +30,13 @@ from explainers.denoising import (
 )
 from explainers.frames import (
     Axis,
+    Pictures,
     bars_html,
     data_table,
     figure_tag,
     gif_path,
     heat_uri,
     line_svg,
-    packed_pictures,
     plain,
     png_uri,
     rgb_uri,
@@ -51,12 +50,14 @@ MAX_FRAMES_TOTAL = 420  # all images of a batch together: keeps one run's page p
 IMAGE_PX = 168  # a 28-pixel digit drawn at 6x with crisp pixels
 MAIN, ACCENT = "#0072b2", "#d55e00"  # Okabe-Ito blue and vermillion (colour-blind safe)
 ROW = 'style="display:flex;flex-wrap:wrap;gap:6px 14px;align-items:flex-start"'  # pictures side by side
-_result: contextvars.ContextVar = contextvars.ContextVar("diffusion_view_result", default=None)
+DENOISE_VIEWS, GIFS = "diffusion_views.denoise_view", "diffusion_views.animation_gif"  # MEMORY namespaces
+MEMORY.cap(DENOISE_VIEWS, 8)
+MEMORY.cap(GIFS, 16)
 
 
-def _uri(img: np.ndarray) -> str:
+def _uri(img: np.ndarray, pics: Pictures | None = None) -> str:
     """(H, W, C) in [0, 1] -> PNG data URI (grey when C == 1)."""
-    return rgb_uri(img[..., 0] if img.shape[-1] == 1 else img)
+    return rgb_uri(img[..., 0] if img.shape[-1] == 1 else img, pics)
 
 
 def _width(img: np.ndarray, target: int = IMAGE_PX) -> int:
@@ -65,8 +66,8 @@ def _width(img: np.ndarray, target: int = IMAGE_PX) -> int:
     return w * max(1, target // w)
 
 
-def _fig(img: np.ndarray, caption: str, alt: str, target: int = IMAGE_PX) -> str:
-    return figure_tag(_uri(img), caption, alt, _width(img, target))
+def _fig(img: np.ndarray, caption: str, alt: str, target: int = IMAGE_PX, pics: Pictures | None = None) -> str:
+    return figure_tag(_uri(img, pics), caption, alt, _width(img, target))
 
 
 def _curve(alphas_cumprod: np.ndarray, n: int = 80) -> tuple[np.ndarray, np.ndarray]:
@@ -120,7 +121,7 @@ def schedule_table(alphas_cumprod: np.ndarray) -> str:
                       "alpha-bar over all timesteps")
 
 
-def _guidance_html(r: DenoiseResult, step: int, b: int, amp: float) -> str:
+def _guidance_html(r: DenoiseResult, step: int, b: int, amp: float, pics: Pictures | None = None) -> str:
     info = step_info(r, step)
     i = info["pred_index"]
     if not r.guided:
@@ -136,18 +137,18 @@ def _guidance_html(r: DenoiseResult, step: int, b: int, amp: float) -> str:
     diff = (cond - uncond).mean(axis=-1) * 2 * NOISE_RANGE  # (H, W) back in noise units
     w = _width(uncond, 120)
     figs = [
-        _fig(uncond, "unconditional (no label)", f"Step {step}: the noise predicted without the label", 120),
-        _fig(cond, f"conditional (label {r.label})", f"Step {step}: the noise predicted with the label {r.label}", 120),
-        figure_tag(heat_uri(diff, -amp, amp, "PuOr"), f"what the label adds (orange -{plain(amp, 2)}, purple "
+        _fig(uncond, "unconditional (no label)", f"Step {step}: the noise predicted without the label", 120, pics),
+        _fig(cond, f"conditional (label {r.label})", f"Step {step}: the noise predicted with the label {r.label}", 120, pics),
+        figure_tag(heat_uri(diff, -amp, amp, "PuOr", pics), f"what the label adds (orange -{plain(amp, 2)}, purple "
                    f"+{plain(amp, 2)})", f"Step {step}: conditional minus unconditional noise, the part the label "
                    "adds", w),
         _fig(r.images("noise_pred", b)[i], f"used: uncond + {plain(r.guidance)} x difference",
-             f"Step {step}: the guided noise that was used, guidance {plain(r.guidance)}", 120),
+             f"Step {step}: the guided noise that was used, guidance {plain(r.guidance)}", 120, pics),
     ]
     return (f'<div class="fv-guide"><b>Guidance at this step (t = {info["t"]})</b><div {ROW}>{"".join(figs)}</div></div>')
 
 
-def denoise_frame(r: DenoiseResult, step: int, b: int = 0, amp: float = 1.0) -> str:
+def denoise_frame(r: DenoiseResult, step: int, b: int = 0, amp: float = 1.0, pics: Pictures | None = None) -> str:
     """One frame: x_t, predicted noise, predicted x0, the schedule position and the guidance panel."""
     info = step_info(r, step)
     i = info["pred_index"]
@@ -156,16 +157,16 @@ def denoise_frame(r: DenoiseResult, step: int, b: int = 0, amp: float = 1.0) -> 
     x_alt = ("the final image" if info["final"] else f"x_t, the noisy image at t = {info['t']}")
     figs = [
         _fig(r.images("x_t", b)[step], "final image" if info["final"] else f"x_t (t = {info['t']})",
-             f"Step {step} of {r.steps}: {x_alt}; the run draws {what}"),
+             f"Step {step} of {r.steps}: {x_alt}; the run draws {what}", pics=pics),
         _fig(r.images("noise_pred", b)[i], f"predicted noise{last} (grey = 0)",
-             f"Step {step} of {r.steps}: the noise the network sees in x_t, grey is zero"),
+             f"Step {step} of {r.steps}: the noise the network sees in x_t, grey is zero", pics=pics),
         _fig(r.images("x0_pred", b)[i], f"predicted clean image{last}",
-             f"Step {step} of {r.steps}: the network's current guess of the finished image ({what})"),
+             f"Step {step} of {r.steps}: the network's current guess of the finished image ({what})", pics=pics),
     ]
     image = f"Image {b + 1} of {r.batch}. " if r.batch > 1 else ""
     return (f'<p class="fv-cap">{html.escape(image + step_caption(r, step))}</p>'
             f'<div class="fv-row3" {ROW}>{"".join(figs)}{schedule_position(r.alphas_cumprod, info["t"], table=False)}</div>'
-            f'{_guidance_html(r, step, b, amp)}')
+            f'{_guidance_html(r, step, b, amp, pics)}')
 
 
 def _result_key(r: DenoiseResult) -> tuple:
@@ -175,20 +176,11 @@ def _result_key(r: DenoiseResult) -> tuple:
 def denoise_view(r: DenoiseResult) -> str:
     """The whole run as one scrubber (Step axis, and an Image axis for a batch). Rendered once
     per result; identical requests share the rendering."""
-    token = _result.set(r)
-    try:
-        return _denoise_view(_result_key(r))
-    finally:
-        _result.reset(token)
+    return MEMORY.get(DENOISE_VIEWS, _result_key(r), lambda: _render_denoise_view(r), gate=False)
 
 
-@bounded_cache(maxsize=8)
-def _denoise_view(key: tuple) -> str:
-    with packed_pictures():
-        return _build_denoise_view(_result.get())
-
-
-def _build_denoise_view(r: DenoiseResult) -> str:
+def _render_denoise_view(r: DenoiseResult) -> str:
+    pics = Pictures()
     positions = step_positions(r.steps, r.batch)
     frames = {}
     for b in range(r.batch):
@@ -197,7 +189,7 @@ def _build_denoise_view(r: DenoiseResult) -> str:
             d = (r.images("noise_cond", b) - r.images("noise_uncond", b)) * 2 * NOISE_RANGE
             amp = max(1e-6, float(np.percentile(np.abs(d), 99.5)))  # one colour scale for the whole run
         for k, step in enumerate(positions):
-            frames[(k, b) if r.batch > 1 else (k,)] = denoise_frame(r, step, b, amp)
+            frames[(k, b) if r.batch > 1 else (k,)] = denoise_frame(r, step, b, amp, pics)
     full = positions == list(range(r.steps + 1))
     axes = [Axis("Step", 0, len(positions) - 1, len(positions) - 1, "(0 = pure noise)",
                  values=() if full else tuple(positions))]
@@ -206,7 +198,7 @@ def _build_denoise_view(r: DenoiseResult) -> str:
     shown = "" if full else f" Showing {len(positions)} of the {r.steps + 1} steps, evenly spaced."
     header = (f'<p class="fv-note">Drag the Step slider or press the arrow keys: every step is already here, '
               f'nothing is recomputed. Play runs the whole process.{shown}</p>{schedule_table(r.alphas_cumprod)}')
-    return scrubber(axes, frames, header=header, play=True)
+    return scrubber(axes, frames, header=header, play=True, pics=pics)
 
 
 def step_data(r: DenoiseResult, step: int, b: int = 0) -> dict:
@@ -258,21 +250,17 @@ def _jpeg_uri(img: np.ndarray, quality: int = 70) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _pic(img: np.ndarray) -> str:
+def _pic(img: np.ndarray, pics: Pictures | None = None) -> str:
     """Small grey images as PNG (exact pixels); colour photos as JPEG (a tenth of the bytes)."""
     if img.shape[-1] == 1:
-        return png_uri((np.clip(img[..., 0], 0, 1) * 255).round().astype(np.uint8))
+        return png_uri((np.clip(img[..., 0], 0, 1) * 255).round().astype(np.uint8), pics)
     return _jpeg_uri(img)
 
 
 def noising_view(f: noising.ForwardRun) -> str:
     """Every t of the run (every 10th step, the ends, and the chosen one) under both schedules,
     one scrubber; the clean image above it."""
-    with packed_pictures():
-        return _build_noising_view(f)
-
-
-def _build_noising_view(f: noising.ForwardRun) -> str:
+    pics = Pictures()
     w = _width(f.x_t["linear"][0], 224)
     curves = {name: _curve(noising.alphas_cumprod(name)) for name in noising.SCHEDULES}
     frames = {}
@@ -280,7 +268,7 @@ def _build_noising_view(f: noising.ForwardRun) -> str:
         figs = []
         for name in noising.SCHEDULES:
             ab = float(f.alpha_bar[name][k])
-            figs.append(figure_tag(_pic(f.x_t[name][k]), f"{name}: alpha-bar = {plain(ab)}",
+            figs.append(figure_tag(_pic(f.x_t[name][k], pics), f"{name}: alpha-bar = {plain(ab)}",
                                    f"t = {t}, {name} schedule: {ab ** 0.5:.2f} x image + {(1 - ab) ** 0.5:.2f} x noise",
                                    w))
         chart = line_svg([dict(label=n, x=curves[n][0], y=curves[n][1], color=c, dash=n == "cosine")
@@ -290,14 +278,14 @@ def _build_noising_view(f: noising.ForwardRun) -> str:
         cap = noising.training_target(t, float(f.alpha_bar["linear"][k]))
         frames[(k,)] = f'<div class="fv-row3" {ROW}>{"".join(figs)}{chart}</div><p class="fv-cap">{html.escape(cap)}</p>'
     start = f.ts.index(f.start)
-    clean = figure_tag(_pic(f.clean), "the clean image x_0 (t = 0)", "The clean input image before any noise",
+    clean = figure_tag(_pic(f.clean, pics), "the clean image x_0 (t = 0)", "The clean input image before any noise",
                        _width(f.clean, 256))
     header = (f'<div>{clean}</div><p class="fv-note">Drag the Step t slider or use the arrow keys: all '
               f'{len(f.ts)} steps shown are already here (every 10th of 1,000, the last one, and t = {f.start}).</p>'
               + data_table([dict(label=n, x=curves[n][0], y=curves[n][1]) for n in noising.SCHEDULES], "timestep t",
                            "alpha-bar_t", "alpha-bar over all timesteps, both schedules"))
     return scrubber([Axis("Step t", 0, len(f.ts) - 1, start, "(0 = clean, 999 = pure noise)", values=tuple(f.ts))],
-                    frames, header=header, play=True)
+                    frames, header=header, play=True, pics=pics)
 
 
 def noise_grid(f: noising.ForwardRun, steps: tuple[int, ...] = noising.GRID_STEPS) -> str:
@@ -320,23 +308,18 @@ def animation_gif(result: DenoiseResult, scale: int | None = None) -> str:
     """An animated GIF of the whole run (x_t | predicted x0, all samples in a row), written
     to a bounded temp folder; returns its path. Identical requests that arrive together (a class
     pressing the same example) wait for one writer instead of each drawing it (45 ms each)."""
-    token = _result.set(result)
-    try:
-        path = _animation_gif(_result_key(result), scale)
-        if not Path(path).is_file():  # the bounded folder has since let it go: write it again
-            path = _animation_gif.uncached(_result_key(result), scale)
-        return path
-    finally:
-        _result.reset(token)
+    key = (_result_key(result), scale)
+    path = MEMORY.get(GIFS, key, lambda: _write_gif(result, *key), gate=False)
+    if not Path(path).is_file():  # the bounded folder has since let it go: write it again
+        path = _write_gif(result, *key)
+    return path
 
 
-@bounded_cache(maxsize=16)
-def _animation_gif(key: tuple, scale: int | None) -> str:
+def _write_gif(result: DenoiseResult, key: tuple, scale: int | None) -> str:
     import hashlib
 
     from PIL import Image
 
-    result: DenoiseResult = _result.get()
     digest = hashlib.sha1(repr((key, scale)).encode()).hexdigest()[:16]
     name = f"denoise-{result.label if result.label is not None else 'any'}-{digest}"
     if (done := gif_path(name)) is not None:  # the same run again: its GIF is already written
@@ -370,7 +353,7 @@ def noising_views(image, t: int) -> tuple[str, str]:
     return noising_view(f), noise_grid(f)
 
 
-@bounded_cache(maxsize=16)
+@memoize(maxsize=16)
 def _noising_views(path: str, mtime: float, t: int) -> tuple[str, str]:
     f = noising.forward_run(path, t)
     return noising_view(f), noise_grid(f)

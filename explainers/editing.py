@@ -18,9 +18,10 @@ import numpy as np
 import torch
 
 import models
-from explainers.cache import bounded_cache
+from explainers.compute import memoize
 from explainers.text_input import check_number
 from explainers.vision import preprocess, vit_probs
+from models.errors import InputError
 
 MODEL = "tiny-ddpm"
 SWEEP = (100, 200, 300, 400, 500, 600, 700, 800, 900)  # the t values of the trade-off slider
@@ -130,7 +131,7 @@ def sketch_to_image(image, t: int = 600, prompt="", steps: int = 50, guidance: f
     return _cached(hashlib.sha1(sketch.tobytes()).hexdigest(), sketch.tobytes(), t, label, steps, float(guidance), seed)
 
 
-@bounded_cache(maxsize=64)
+@memoize(maxsize=64)
 def _cached(key: str, sketch_bytes: bytes, t: int, label, steps: int, guidance: float, seed: int) -> EditResult:
     sketch = np.frombuffer(sketch_bytes, dtype=np.float32).reshape(28, 28).copy()
     return _run(sketch, t, label, steps, guidance, seed)
@@ -165,16 +166,16 @@ def region_mask(mask) -> np.ndarray:
     """A preset name or a (28, 28) array (nonzero = fill) -> (28, 28) float32 of 0/1."""
     if isinstance(mask, str):
         if mask not in REGIONS:
-            raise ValueError(f"mask must be one of {', '.join(REGIONS)} or a 28x28 array; got {mask[:30]!r}.")
+            raise InputError(f"mask must be one of {', '.join(REGIONS)} or a 28x28 array; got {mask[:30]!r}.")
         m = np.zeros((28, 28), np.float32)
         m[REGIONS[mask]] = 1
         return m
     m = np.asarray(mask, dtype=np.float32)
     if m.shape != (28, 28) or not np.isfinite(m).all():
-        raise ValueError(f"The mask must be a 28x28 array (1 = fill, 0 = keep), got shape {m.shape}.")
+        raise InputError(f"The mask must be a 28x28 array (1 = fill, 0 = keep), got shape {m.shape}.")
     m = (m > 0.5).astype(np.float32)
     if m.sum() == 0:
-        raise ValueError("The mask is empty: mark the part of the digit to fill in.")
+        raise InputError("The mask is empty: mark the part of the digit to fill in.")
     return m
 
 
@@ -188,7 +189,7 @@ def inpaint(image, mask="top half", prompt="", steps: int = 50, guidance: float 
                     _label(prompt), steps, float(guidance), seed)
 
 
-@bounded_cache(maxsize=32)
+@memoize(maxsize=32)
 def _inpaint(key: str, sketch_bytes: bytes, fill_bytes: bytes, label, steps: int, guidance: float,
              seed: int) -> EditResult:
     sketch = np.frombuffer(sketch_bytes, dtype=np.float32).reshape(28, 28).copy()

@@ -17,7 +17,7 @@ import torch
 
 import models
 from explainers.attention import readable
-from explainers.cache import bounded_cache
+from explainers.compute import memoize
 from explainers.logit_lens import final_norm
 from explainers.next_token import check_decoder, context_limit, encode_left
 from explainers.text_input import check_number, clean_text
@@ -52,7 +52,7 @@ def _top(tok, probs: torch.Tensor, k: int) -> list[tuple[str, float]]:
     return list(zip(readable(tok, i.tolist()), p.tolist()))
 
 
-@bounded_cache(maxsize=32)
+@memoize(maxsize=32)
 @torch.inference_mode()
 def feed_forward(text: str, layer: int = 3, position: int = -1, model: str = "tiny-gpt") -> FeedForwardResult:
     """What block `layer`'s MLP does to the token at `position` (-1 = the last token)."""

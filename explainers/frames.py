@@ -12,8 +12,6 @@ shipped at their native size; CSS scales them up with crisp pixels.
 from __future__ import annotations
 
 import base64
-import contextlib
-import contextvars
 import functools
 import hashlib
 import html
@@ -45,32 +43,29 @@ def _lut(name: str) -> np.ndarray:
     return (colormaps[name](np.linspace(0, 1, 256))[:, :3] * 255).round().astype(np.uint8)
 
 
-_pending: contextvars.ContextVar[list | None] = contextvars.ContextVar("fv_pending", default=None)
 _PENDING = "fv-pending:"
 
 
-@contextlib.contextmanager
-def packed_pictures():
-    """While a scrubber's frames are built: `png_uri` keeps each picture as its array (a
-    placeholder in the HTML) and `scrubber` encodes it once, as a PNG in the frame shown first or
-    as a tile of a shared sheet (`sprite_sheets`): no PNG made and decoded again per hidden picture
-    (a 50-step denoise view: 357 pictures, 155 -> 44 ms). Use it around building the frames and
-    the `scrubber` call that takes them."""
-    token = _pending.set([])
-    try:
-        yield
-    finally:
-        _pending.reset(token)
+class Pictures:
+    """The pictures of one scrubber, kept as arrays while its frames are built.
+
+    Pass it to `png_uri` / `rgb_uri` / `heat_uri` (they return a placeholder) and to `scrubber`,
+    which encodes each picture once: as a PNG in the frame shown first, or as a tile of a shared
+    sheet (`sprite_sheets`). No PNG is made and decoded again per hidden picture (a 50-step denoise
+    view: 357 pictures, 155 -> 44 ms)."""
+
+    def __init__(self):
+        self.arrays: list[np.ndarray] = []
+
+    def add(self, img: np.ndarray) -> str:
+        self.arrays.append(np.ascontiguousarray(img))
+        return f"{_PENDING}{len(self.arrays) - 1}"
 
 
-def png_uri(img: np.ndarray) -> str:
-    """(H, W) or (H, W, 3) uint8 -> 'data:image/png;base64,...' (a placeholder inside
-    `packed_pictures`, which `scrubber` resolves)."""
-    pending = _pending.get()
-    if pending is not None:
-        pending.append(np.ascontiguousarray(img))
-        return f"{_PENDING}{len(pending) - 1}"
-    return _encode_png(img)
+def png_uri(img: np.ndarray, pics: Pictures | None = None) -> str:
+    """(H, W) or (H, W, 3) uint8 -> 'data:image/png;base64,...' (a placeholder when `pics` collects
+    the pictures of a scrubber, which resolves it)."""
+    return pics.add(img) if pics is not None else _encode_png(img)
 
 
 def _encode_png(img: np.ndarray) -> str:
@@ -81,23 +76,25 @@ def _encode_png(img: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def rgb_uri(img: np.ndarray) -> str:
+def rgb_uri(img: np.ndarray, pics: Pictures | None = None) -> str:
     """(H, W, 3) floats in [0, 1] (or (H, W) grey) -> PNG data URI."""
-    return png_uri((np.clip(np.asarray(img, dtype=np.float32), 0, 1) * 255).round().astype(np.uint8))
+    return png_uri((np.clip(np.asarray(img, dtype=np.float32), 0, 1) * 255).round().astype(np.uint8), pics)
 
 
-def heat_uri(values: np.ndarray, vmin: float | None = None, vmax: float | None = None, cmap: str = CMAP) -> str:
+def heat_uri(values: np.ndarray, vmin: float | None = None, vmax: float | None = None, cmap: str = CMAP,
+             pics: Pictures | None = None) -> str:
     """(H, W) values -> colormapped PNG data URI (vmin/vmax default to the data's range)."""
     v = np.asarray(values, dtype=np.float32)
     lo = float(np.nanmin(v)) if vmin is None else vmin
     hi = float(np.nanmax(v)) if vmax is None else vmax
     idx = np.clip((v - lo) / max(hi - lo, 1e-12) * 255, 0, 255).round().astype(np.uint8)
-    return png_uri(_lut(cmap)[idx])
+    return png_uri(_lut(cmap)[idx], pics)
 
 
-def img_tag(uri: str, alt: str, width: int = 160, extra: str = "") -> str:
-    return (f'<img src="{uri}" alt="{html.escape(alt, quote=True)}" width="{width}" '
-            f'style="image-rendering:pixelated;height:auto" {extra}>')
+def img_tag(uri: str, alt: str, width: int = 160, extra: str = "", cls: str = "") -> str:
+    """A picture drawn from an array: crisp pixels (class fv-px, ui/common.py's CSS), height from its width."""
+    return f'<img src="{uri}" alt="{html.escape(alt, quote=True)}" width="{width}" class="fv-px{" " + cls if cls else ""}" {extra}>'
+
 
 
 def figure_tag(uri: str, caption: str, alt: str, width: int = 160) -> str:
@@ -118,7 +115,7 @@ class Axis:
 
 
 def scrubber(axes: Sequence[Axis], frames: Mapping[tuple[int, ...], str], header: str = "", footer: str = "",
-             play: bool = False) -> str:
+             play: bool = False, pics: Pictures | None = None) -> str:
     """One HTML block with a native range input per axis and one hidden <div> per frame.
 
     frames: {(value of axis 0, value of axis 1, ...): inner HTML}. The frame whose key matches
@@ -148,8 +145,8 @@ def scrubber(axes: Sequence[Axis], frames: Mapping[tuple[int, ...], str], header
                         '&#9654; Play</button>')
     controls.append('<button type="button" class="fv-play" data-save aria-label="Save PNG of the view shown">'
                     'Save PNG</button>')
-    frames, sheets = sprite_sheets(frames, start)
-    header, footer = _resolve_pending(header), _resolve_pending(footer)  # pictures outside the frames: PNGs
+    frames, sheets = sprite_sheets(frames, start, pics)
+    header, footer = _resolve_pending(header, pics), _resolve_pending(footer, pics)  # pictures outside the frames: PNGs
     frames, charts = shared_charts(frames)
     body = "".join(
         f'<div data-frame="{"-".join(map(str, k))}"{"" if k == start else " hidden"}>{v}</div>'
@@ -180,9 +177,9 @@ def shared_charts(frames: Mapping[tuple[int, ...], str]) -> tuple[dict, str]:
                  f'<defs>{groups}</defs></svg>')
 
 
-def _resolve_pending(html_: str) -> str:
-    """Placeholders of `packed_pictures` in this HTML -> their PNG data URIs."""
-    pending = _pending.get()
+def _resolve_pending(html_: str, pics: Pictures | None) -> str:
+    """Placeholders of `pics` in this HTML -> their PNG data URIs."""
+    pending = pics.arrays if pics is not None else None
     return _PENDING_ANY.sub(lambda m: _encode_png(pending[int(m.group(1))]), html_) if pending else html_
 
 
@@ -191,7 +188,8 @@ _PENDING_ANY = re.compile(_PENDING + r"(\d+)")
 SHEET_WIDTH = 2048  # pixels per sheet row (browsers decode far wider images; this keeps sheets square-ish)
 
 
-def sprite_sheets(frames: Mapping[tuple[int, ...], str], start: tuple[int, ...]) -> tuple[dict, str]:
+def sprite_sheets(frames: Mapping[tuple[int, ...], str], start: tuple[int, ...],
+                  pics: Pictures | None = None) -> tuple[dict, str]:
     """Pack the pictures of every hidden frame into a few shared images (one per picture size).
 
     A run's frames hold hundreds of tiny pictures (a 50-step denoise: 357 of 28x28 pixels). As one
@@ -203,7 +201,7 @@ def sprite_sheets(frames: Mapping[tuple[int, ...], str], start: tuple[int, ...])
     shown. Returns (frames with those references, the sheets' hidden <img> tags)."""
     from PIL import Image
 
-    pending = _pending.get() or []
+    pending = pics.arrays if pics is not None else []
     index: dict[str, tuple[int, int]] = {}  # picture (a data URI or a pending one's placeholder) -> (sheet, tile)
     seen: dict[bytes, tuple[int, int]] = {}  # the same pixels twice share a tile
     tiles: dict[tuple, list[np.ndarray]] = {}  # (h, w, mode) -> pictures
@@ -228,13 +226,13 @@ def sprite_sheets(frames: Mapping[tuple[int, ...], str], start: tuple[int, ...])
                 group.append(a)
             index[src] = seen[digest]
     if not index:
-        return {k: _resolve_pending(v) for k, v in frames.items()}, ""
+        return {k: _resolve_pending(v, pics) for k, v in frames.items()}, ""
     tags = []
-    for g, ((h, w, mode), pics) in enumerate(tiles.items()):
-        per_row = max(1, min(len(pics), SHEET_WIDTH // w))
-        rows = -(-len(pics) // per_row)
-        sheet = np.zeros((rows * h, per_row * w) + pics[0].shape[2:], np.uint8)
-        for i, a in enumerate(pics):
+    for g, ((h, w, mode), tiles_of_size) in enumerate(tiles.items()):
+        per_row = max(1, min(len(tiles_of_size), SHEET_WIDTH // w))
+        rows = -(-len(tiles_of_size) // per_row)
+        sheet = np.zeros((rows * h, per_row * w) + tiles_of_size[0].shape[2:], np.uint8)
+        for i, a in enumerate(tiles_of_size):
             r, c = divmod(i, per_row)
             sheet[r * h:(r + 1) * h, c * w:(c + 1) * w] = a
         buf = io.BytesIO()
@@ -247,7 +245,7 @@ def sprite_sheets(frames: Mapping[tuple[int, ...], str], start: tuple[int, ...])
         g, i = index[m.group(1)]
         return f'data-sheet-ref="{g}" data-tile="{i}"'
 
-    out = {k: _resolve_pending(v) if k == start else _PNG_SRC.sub(swap, v) for k, v in frames.items()}
+    out = {k: _resolve_pending(v, pics) if k == start else _PNG_SRC.sub(swap, v) for k, v in frames.items()}
     return out, "".join(tags)
 
 

@@ -9,7 +9,6 @@ seeded by `seed`, so the same seed gives the same text.
 
 from __future__ import annotations
 
-import contextvars
 import time
 from dataclasses import dataclass
 
@@ -18,7 +17,7 @@ import torch
 
 import models
 from explainers.attention import readable
-from explainers.cache import bounded_cache
+from explainers.compute import memoize
 from explainers.next_token import (
     Sampling,
     before_after,
@@ -29,6 +28,7 @@ from explainers.next_token import (
     encode_left,
 )
 from explainers.text_input import check_number, clean_text
+from models.errors import InputError
 
 MAX_NEW_TOKENS = 100
 MAX_SEED = 2**31 - 1
@@ -108,15 +108,10 @@ def sample_loop(bundle, ids: torch.Tensor, max_new_tokens: int, s: Sampling, see
     return records, new_ids, fed, seconds
 
 
-_LOOKUP_ONLY = contextvars.ContextVar("generation_lookup_only", default=False)
-
-
-@bounded_cache(maxsize=16)
+@memoize(maxsize=16)
 def generate(text: str, model: str = "tiny-gpt", max_new_tokens: int = 20, temperature: float = 1.0,
              top_k: int = 0, top_p: float = 1.0, seed: int = 0, use_cache: bool = True) -> GenerationResult:
     """Generate `max_new_tokens` tokens after `text`, recording every step."""
-    if _LOOKUP_ONLY.get():
-        raise ValueError("No generation with these settings yet: press 'Generate' first, then move the step slider.")
     check_decoder(model)
     text = clean_text(text)
     n_new = check_number(max_new_tokens, "max_new_tokens", 1, MAX_NEW_TOKENS, integer=True)
@@ -148,10 +143,9 @@ def generate(text: str, model: str = "tiny-gpt", max_new_tokens: int = 20, tempe
 
 def cached_generation(*args, **kwargs) -> GenerationResult:
     """The result of an earlier `generate(*args, **kwargs)`, without ever running the model
-    (a ValueError if there is none). Call it with exactly the arguments `generate` got."""
-    token = _LOOKUP_ONLY.set(True)
-    try:
-        return generate(*args, **kwargs)
-    finally:
-        _LOOKUP_ONLY.reset(token)
+    (an InputError if there is none). Call it with exactly the arguments `generate` got."""
+    r = generate.peek(*args, **kwargs)
+    if r is None:
+        raise InputError("No generation with these settings yet: press 'Generate' first, then move the step slider.")
+    return r
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from models.errors import InputError
+
 
 @dataclass(frozen=True)
 class LessonStep:
@@ -209,9 +211,9 @@ STEPS: tuple[LessonStep, ...] = (
 def step(n: int) -> LessonStep:
     """Step n, counted from 1 as on the page."""
     if isinstance(n, bool) or not isinstance(n, (int, float)) or int(n) != n:
-        raise ValueError(f"The step must be a whole number from 1 to {len(STEPS)}, not {str(n)[:20]!r}.")
+        raise InputError(f"The step must be a whole number from 1 to {len(STEPS)}, not {str(n)[:20]!r}.")
     if not 1 <= int(n) <= len(STEPS):
-        raise ValueError(f"The lesson has steps 1 to {len(STEPS)}; there is no step {int(n)}.")
+        raise InputError(f"The lesson has steps 1 to {len(STEPS)}; there is no step {int(n)}.")
     return STEPS[int(n) - 1]
 
 

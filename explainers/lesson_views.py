@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from explainers import frames
-from explainers.cache import bounded_cache
+from explainers.compute import memoize
 from explainers.lesson import STEPS, step
+from models.errors import InputError
 
 log = logging.getLogger("explainer")
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,7 +135,7 @@ def next_token_view() -> LessonView:
                       f"{r.after[top]:.1%} at temperature 2.")
 
 
-@bounded_cache(maxsize=2)
+@memoize(maxsize=2)
 def _generation():
     from explainers.generation import generate
 
@@ -161,7 +162,7 @@ def noising_view() -> LessonView:
                                  f"{(1 - ab) ** 0.5:.3f} of the noise.")
 
 
-@bounded_cache(maxsize=8)
+@memoize(maxsize=8)
 def _denoise(steps: int, guidance: float, prompt: str = DIGIT_PROMPT):
     from explainers.denoising import denoise
 
@@ -287,7 +288,7 @@ def _note(title: str, message: str) -> LessonView:
                       f"The view for '{title}' is not available right now.")
 
 
-@bounded_cache(maxsize=len(STEPS) + 1)
+@memoize(maxsize=len(STEPS) + 1)
 def _render_cached(n: int) -> LessonView:
     return globals()[step(n).view]()
 
@@ -316,7 +317,7 @@ def reveal_text(n: int, answer: str | None) -> str:
     elif answer in s.choices:
         verdict = f"**Not quite.** You picked \u201c{answer}\u201d; the answer is **{right}**."
     else:
-        raise ValueError(f"{str(answer)[:60]!r} is not one of this step's answers.")
+        raise InputError(f"{str(answer)[:60]!r} is not one of this step's answers.")
     return f"{verdict}\n\n{s.reveal}\n\n**Measured here:** {render(n).finding}"
 
 

@@ -15,9 +15,10 @@ import torch
 
 import models
 from explainers.attention import readable
-from explainers.cache import bounded_cache
+from explainers.compute import memoize
 from explainers.next_token import check_decoder, context_limit, encode_left
 from explainers.text_input import check_number, clean_text
+from models.errors import InputError
 
 MAX_TOP_K = 10
 
@@ -40,11 +41,11 @@ def final_norm(model) -> torch.nn.Module:
     """The layer norm applied before the output head (GPT-2 family: transformer.ln_f)."""
     body = getattr(model, "transformer", None)
     if body is None or not hasattr(body, "ln_f"):
-        raise ValueError(f"The logit lens here supports GPT-2-style decoders, not {type(model).__name__}.")
+        raise InputError(f"The logit lens here supports GPT-2-style decoders, not {type(model).__name__}.")
     return body.ln_f
 
 
-@bounded_cache(maxsize=32)
+@memoize(maxsize=32)
 @torch.inference_mode()
 def lens(text: str, model: str = "tiny-gpt", top_k: int = 5) -> LensResult:
     """Top-k next tokens predicted from each layer's hidden state at the last position."""

@@ -16,8 +16,9 @@ import torch
 
 import models
 from explainers.attention import readable
-from explainers.cache import bounded_cache
+from explainers.compute import memoize
 from explainers.text_input import check_number, clean_text
+from models.errors import InputError
 
 SHOWN = 20  # candidates listed by raw probability
 MAX_SHOWN = 50  # when top-k / top-p keep at most this many tokens, all of them are listed
@@ -42,7 +43,7 @@ class Sampling:
 def check_sampling(temperature: object, top_k: object, top_p: object) -> Sampling:
     t = check_number(temperature, "temperature", 0, MAX_TEMPERATURE)
     if 0 < t < MIN_TEMPERATURE:
-        raise ValueError(f"temperature must be 0 (greedy) or between {MIN_TEMPERATURE:g} and {MAX_TEMPERATURE:g}; "
+        raise InputError(f"temperature must be 0 (greedy) or between {MIN_TEMPERATURE:g} and {MAX_TEMPERATURE:g}; "
                          f"got {t:g}.")
     k = check_number(top_k, "top_k", 0, MAX_TOP_K, integer=True)
     p = check_number(top_p, "top_p", 0.01, 1)
@@ -97,10 +98,10 @@ def encode_left(bundle, text: str, limit: int) -> tuple[torch.Tensor, int]:
 
 def check_decoder(model: str) -> None:
     if models.spec(model).family != "decoder":
-        raise ValueError(f"{model!r} is not a decoder; next-token prediction needs one such as tiny-gpt.")
+        raise InputError(f"{model!r} is not a decoder; next-token prediction needs one such as tiny-gpt.")
 
 
-@bounded_cache(maxsize=32)
+@memoize(maxsize=32)
 @torch.inference_mode()
 def last_logits(text: str, model: str = "tiny-gpt") -> tuple[torch.Tensor, torch.Tensor, int]:
     """One forward pass: the context ids (1, T), the last position's logits (V,), and how many

@@ -13,11 +13,12 @@ import html
 import numpy as np
 
 from explainers import frames
-from explainers.cache import bounded_cache
+from explainers.compute import memoize
 from explainers.generation import GenerationResult, Step, generate
 from explainers.logit_lens import LensResult
 from explainers.next_token import NextTokenResult, Sampling
 from explainers.training_progress import ProgressResult
+from models.errors import InputError
 
 MAX_ROWS = 25
 OKABE_BLUE, OKABE_VERMILLION = "#0072b2", "#d55e00"
@@ -135,7 +136,7 @@ def sampling_caption(r: NextTokenResult) -> str:
 def step_html(r: GenerationResult, i: int, vmax: float | None = None) -> str:
     """Step i (1-based): the text so far with the drawn token outlined, and the bars it was drawn from."""
     if not 1 <= i <= len(r.steps):
-        raise ValueError(f"step must be between 1 and {len(r.steps)}, got {i}.")
+        raise InputError(f"step must be between 1 and {len(r.steps)}, got {i}.")
     s = r.steps[i - 1]
     done = html.escape(s.context[len(r.prompt):] if s.context.startswith(r.prompt) else "")
     how = ("the most likely token" if s.chosen_rank == 1 else
@@ -199,7 +200,7 @@ def cached_generation_step(text, model, max_new_tokens, temperature, top_k, top_
     return step_html(r, int(step), max(bars_vmax(s) for s in r.steps))
 
 
-@bounded_cache(maxsize=16)
+@memoize(maxsize=16)
 def generation_views(text, model, max_new_tokens, temperature, top_k, top_p, seed) -> tuple[str, str, str]:
     """(summary markdown, step scrubber, passes chart) of one run, rendered once."""
     r = generate(text, model, max_new_tokens, temperature, top_k, top_p, seed, True)
@@ -280,7 +281,7 @@ def generation_gif(r: GenerationResult) -> str:
     return frames.write_gif(name, images, durations)
 
 
-@bounded_cache(maxsize=16)
+@memoize(maxsize=16)
 def generation_gif_of(text, model, max_new_tokens, temperature, top_k, top_p, seed) -> str:
     return generation_gif(generate(text, model, max_new_tokens, temperature, top_k, top_p, seed, True))
 

@@ -23,8 +23,9 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from explainers.cache import bounded_cache
+from explainers.compute import memoize
 from explainers.text_input import check_number
+from models.errors import InputError
 
 T = 1000
 SCHEDULES = ("linear", "cosine")
@@ -48,7 +49,7 @@ def scheduler(schedule: str = "linear"):
         return DDPMScheduler(num_train_timesteps=T, beta_schedule="linear", beta_start=1e-4, beta_end=0.02)
     if schedule == "cosine":
         return DDPMScheduler(num_train_timesteps=T, beta_schedule="squaredcos_cap_v2")
-    raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}; got {str(schedule)[:30]!r}.")
+    raise InputError(f"schedule must be one of {', '.join(SCHEDULES)}; got {str(schedule)[:30]!r}.")
 
 
 def alphas_cumprod(schedule: str = "linear") -> np.ndarray:
@@ -69,7 +70,7 @@ def _from_pil(im) -> np.ndarray:
 
     w, h = im.size
     if w * h > MAX_PIXELS:
-        raise ValueError(f"The image is {w:,} x {h:,} = {w * h / 1e6:.0f} megapixels; the limit is "
+        raise InputError(f"The image is {w:,} x {h:,} = {w * h / 1e6:.0f} megapixels; the limit is "
                          f"{MAX_PIXELS / 1e6:.0f} megapixels. Please upload a smaller image.")
     im.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at reduced size when possible
     im = im.convert("L") if im.mode in ("1", "L", "LA", "I", "I;16", "F") else im.convert("RGB")
@@ -78,7 +79,7 @@ def _from_pil(im) -> np.ndarray:
     return arr[..., None] if arr.ndim == 2 else arr
 
 
-@bounded_cache(maxsize=8)
+@memoize(maxsize=8)
 def _load_path(path: str, mtime: float) -> np.ndarray:
     import warnings
 
@@ -91,13 +92,13 @@ def _load_path(path: str, mtime: float) -> np.ndarray:
         with im:  # reads the header only; pixels are decoded after the size check
             return _from_pil(im)
     except UnidentifiedImageError:
-        raise ValueError(f"{Path(path).name!r} is not an image this app can read: upload a PNG, JPEG, GIF, "
+        raise InputError(f"{Path(path).name!r} is not an image this app can read: upload a PNG, JPEG, GIF, "
                          "BMP or WebP picture.") from None
     except Image.DecompressionBombError:
-        raise ValueError(f"The image is far beyond the limit of {MAX_PIXELS / 1e6:.0f} megapixels; "
+        raise InputError(f"The image is far beyond the limit of {MAX_PIXELS / 1e6:.0f} megapixels; "
                          "please upload a smaller one.") from None
     except OSError as e:  # truncated or corrupt files
-        raise ValueError(f"Could not read the upload as an image ({str(e)[:80]}).") from None
+        raise InputError(f"Could not read the upload as an image ({str(e)[:80]}).") from None
 
 
 def load_image(image) -> np.ndarray:
@@ -109,29 +110,29 @@ def load_image(image) -> np.ndarray:
     from PIL import Image
 
     if image is None:
-        raise ValueError("No image: upload a picture or click one of the examples.")
+        raise InputError("No image: upload a picture or click one of the examples.")
     if isinstance(image, (str, os.PathLike)):
         path = str(image)
         if not os.path.isfile(path):
-            raise ValueError(f"No such image file: {Path(path).name!r}.")
+            raise InputError(f"No such image file: {Path(path).name!r}.")
         return _load_path(path, os.path.getmtime(path))
     if isinstance(image, Image.Image):
         return _from_pil(image)
     if not isinstance(image, np.ndarray):
-        raise ValueError(f"The image must be a numpy array, a PIL image or a file path, not {type(image).__name__}.")
+        raise InputError(f"The image must be a numpy array, a PIL image or a file path, not {type(image).__name__}.")
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)) or 0 in image.shape:
-        raise ValueError(f"The image array must be (H, W) or (H, W, C) with C = 1, 3 or 4; got shape {image.shape}.")
+        raise InputError(f"The image array must be (H, W) or (H, W, C) with C = 1, 3 or 4; got shape {image.shape}.")
     if image.shape[0] * image.shape[1] > MAX_PIXELS:
-        raise ValueError(f"The image has {image.shape[0] * image.shape[1] / 1e6:.0f} megapixels; "
+        raise InputError(f"The image has {image.shape[0] * image.shape[1] / 1e6:.0f} megapixels; "
                          f"the limit is {MAX_PIXELS / 1e6:.0f}.")
     if image.dtype == np.uint8:
         pixels = image
     elif np.issubdtype(image.dtype, np.floating):
         if not np.isfinite(image).all() or image.min() < 0 or image.max() > 1:
-            raise ValueError("A float image must hold finite values between 0 and 1.")
+            raise InputError("A float image must hold finite values between 0 and 1.")
         pixels = np.round(image * 255).astype(np.uint8)
     else:
-        raise ValueError(f"The image must be uint8 (0..255) or float (0..1), not {image.dtype}.")
+        raise InputError(f"The image must be uint8 (0..255) or float (0..1), not {image.dtype}.")
     if pixels.ndim == 3 and pixels.shape[2] == 1:
         pixels = pixels[..., 0]
     return _from_pil(Image.fromarray(pixels[..., :3] if pixels.ndim == 3 else pixels))

@@ -17,8 +17,9 @@ import torch
 
 import models
 from explainers.attention import readable
-from explainers.cache import bounded_cache
+from explainers.compute import memoize
 from explainers.text_input import check_number, clean_text
+from models.errors import InputError
 
 MODELS = ("tiny-gpt", "minilm")
 SHOWN_POSITIONS = 64  # the heat image and the similarity curve cover the first 64 positions
@@ -56,18 +57,18 @@ def _tables(model: str):
         seg = emb.token_type_embeddings.weight[0]
         return (emb.word_embeddings.weight, emb.position_embeddings.weight,
                 lambda t, p: emb.LayerNorm(t + p + seg))
-    raise ValueError(f"{model!r} has no learned position embeddings to show.")
+    raise InputError(f"{model!r} has no learned position embeddings to show.")
 
 
-@bounded_cache(maxsize=32)
+@memoize(maxsize=32)
 @torch.inference_mode()
 def same_word(word: str = "the", position_a: int = 1, position_b: int = 6, model: str = "tiny-gpt") -> PositionResult:
     """The input vectors of one token placed at two positions (0-based), and how alike they are."""
     if model not in MODELS:
-        raise ValueError(f"Positional encoding is shown for {', '.join(MODELS)}, not {str(model)[:40]!r}.")
+        raise InputError(f"Positional encoding is shown for {', '.join(MODELS)}, not {str(model)[:40]!r}.")
     word = clean_text(word, "word", max_chars=40).strip()
     if not word:
-        raise ValueError("Type a word to place at two positions.")
+        raise InputError("Type a word to place at two positions.")
     bundle = models.load(model)
     tok = bundle.tokenizer
     wte, wpe, combine = _tables(model)
@@ -78,7 +79,7 @@ def same_word(word: str = "the", position_a: int = 1, position_b: int = 6, model
     text = " " + word if model == "tiny-gpt" else word
     ids = tok.encode(text, add_special_tokens=False)
     if not ids:
-        raise ValueError(f"{word!r} gives no token.")
+        raise InputError(f"{word!r} gives no token.")
     tid = ids[0]
     p = min(SHOWN_POSITIONS, n_pos)
     t_vec = wte[tid]  # (D,)

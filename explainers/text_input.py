@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from models.errors import InputError
+
 MAX_CHARS = 10_000  # anything longer is refused before it reaches a tokenizer
 
 
@@ -11,13 +13,13 @@ def clean_text(text: object, what: str = "text", max_chars: int = MAX_CHARS) -> 
     """Strip control characters (keep newlines and tabs); refuse empty or huge input with a
     message that says what to change."""
     if not isinstance(text, str):
-        raise ValueError(f"The {what} must be a string, not {type(text).__name__}.")
+        raise InputError(f"The {what} must be a string, not {type(text).__name__}.")
     if len(text) > max_chars:
-        raise ValueError(f"The {what} is {len(text):,} characters long; the limit is {max_chars:,}. "
+        raise InputError(f"The {what} is {len(text):,} characters long; the limit is {max_chars:,}. "
                          "Please shorten it.")
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
     if not text.strip():
-        raise ValueError(f"The {what} is empty: type a sentence (for example: I sat on the bank of the river.).")
+        raise InputError(f"The {what} is empty: type a sentence (for example: I sat on the bank of the river.).")
     return text
 
 
@@ -26,11 +28,11 @@ def check_number(value: object, name: str, lo: float, hi: float, integer: bool =
     try:
         v = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number between {lo:g} and {hi:g}, not {str(value)[:30]!r}.") from None
+        raise InputError(f"{name} must be a number between {lo:g} and {hi:g}, not {str(value)[:30]!r}.") from None
     if v != v or v in (float("inf"), float("-inf")) or not lo <= v <= hi:
-        raise ValueError(f"{name} must be between {lo:g} and {hi:g}; got {str(value)[:30]}.")
+        raise InputError(f"{name} must be between {lo:g} and {hi:g}; got {str(value)[:30]}.")
     if integer:
         if v != int(v):
-            raise ValueError(f"{name} must be a whole number between {lo:g} and {hi:g}; got {v:g}.")
+            raise InputError(f"{name} must be a whole number between {lo:g} and {hi:g}; got {v:g}.")
         return int(v)
     return v

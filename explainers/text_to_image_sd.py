@@ -29,7 +29,6 @@ The stack is the one explainers/text_to_image.py shows in miniature, at full siz
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import time
 
@@ -38,18 +37,20 @@ import torch
 import torch.nn.functional as F
 
 import models
-from explainers.cache import bounded_cache
-from explainers.text_input import check_number
-from explainers.text_to_image import (
+from explainers.compute import memoize
+from explainers.t2i_spec import (
     MAX_GUIDANCE,
     MAX_IMAGES,
     MAX_SEED,
     STEP_RANGE,
+    Settings,
     TextToImageResult,
-    _x0,
     check_prompt,
 )
+from explainers.text_input import check_number
 from models.attention_capture import AttentionStore, recording
+from models.errors import InputError
+from models.t2i_sampler import clean_latent, decode_images
 
 DEFAULT_STEPS = 25
 DEFAULT_GUIDANCE = 7.5  # Stable Diffusion's usual scale
@@ -57,7 +58,6 @@ MAP_GRID = 16  # side of the common grid the cross-attention maps are resized to
 SELF_GRID = 8  # self-attention pooled to at most 8 x 8 patches (64 x 64 numbers per step)
 PREVIEW_SIDE = 128  # per-step previews at most this wide: 4 previews x 25 steps of 512 x 512 would be 300 MB
 
-_progress: contextvars.ContextVar = contextvars.ContextVar("sd_progress", default=None)
 _measured: dict[tuple[str, str], dict] = {}  # (model, device) -> seconds measured on the last run
 
 try:  # ZeroGPU: the `spaces` package lends a GPU to the functions it decorates (a no-op elsewhere)
@@ -144,20 +144,6 @@ def _self_step(store: AttentionStore, names: list[str]) -> torch.Tensor:
     return a.float().cpu()
 
 
-def decode_images(vae, latents: torch.Tensor, side: int | None = None, chunk: int = 8) -> np.ndarray:
-    """(N, 4, h, w) latents -> (N, H, W, 3) in [0, 1] with `vae` (AutoencoderKL or AutoencoderTiny),
-    area-resized to side x side when given and smaller."""
-    out = []
-    with torch.inference_mode():
-        for part in latents.split(chunk):
-            img = vae.decode(part.to(vae.device) / vae.config.scaling_factor).sample
-            img = ((img.float().clamp(-1, 1) + 1) / 2).cpu()
-            if side is not None and img.shape[-1] > side:
-                img = F.interpolate(img, size=(side, side), mode="area")
-            out.append(img)
-    return torch.cat(out).permute(0, 2, 3, 1).numpy()
-
-
 def start_noise_sd(unet, seeds: list[int]) -> torch.Tensor:
     """x_T per seed from its own CPU generator: the same picture on a CPU and on a GPU."""
     c, s = unet.config.in_channels, unet.config.sample_size
@@ -197,8 +183,8 @@ def denoise(bundle, cond: torch.Tensor, uncond: torch.Tensor, noise: torch.Tenso
             # 3. the scheduler's update x_t -> x_{t-1}, with its guess of the clean latent
             step = scheduler.step(guided, t, x)
             out["x0"].append(step.pred_original_sample[0].cpu())
-            out["x0_u"].append(_x0(scheduler, pred_u[:1], t, x[:1])[0].cpu())
-            out["x0_c"].append(_x0(scheduler, pred_c[:1], t, x[:1])[0].cpu())
+            out["x0_u"].append(clean_latent(scheduler, pred_u[:1], t, x[:1])[0].cpu())
+            out["x0_c"].append(clean_latent(scheduler, pred_c[:1], t, x[:1])[0].cpu())
             out["cross"].append(_cross_step(store, cross_names, n_real, g))
             out["self_"].append(_self_step(store, self_names))
             out["timesteps"].append(int(t))
@@ -219,17 +205,22 @@ def generate_sd(bundle, prompt: str, steps: int = DEFAULT_STEPS, guidance: float
     key = bundle if isinstance(bundle, str) else bundle.key
     spec = models.spec(key)
     if spec.family != "text-to-image" or spec.source != "hub":
-        raise ValueError(f"{key!r} is not a Hub text-to-image (Stable Diffusion) model.")
+        raise InputError(f"{key!r} is not a Hub text-to-image (Stable Diffusion) model.")
     prompt, negative_prompt = check_prompt(prompt), check_prompt(negative_prompt, "negative prompt")
     steps = check_number(steps, "Steps", *STEP_RANGE, integer=True)
     guidance = check_number(guidance, "Guidance", 0, MAX_GUIDANCE)
     seed = check_number(seed, "Seed", 0, MAX_SEED, integer=True)
     n_images = check_number(n_images, "Images", 1, MAX_IMAGES, integer=True)
-    token = _progress.set(progress)
-    try:
-        return _generate_sd(key, prompt, steps, float(guidance), seed, negative_prompt, n_images)
-    finally:
-        _progress.reset(token)
+    return _generate_sd(key, prompt, steps, float(guidance), seed, negative_prompt, n_images, progress=progress)
+
+
+def run_sd(s: Settings, progress=None) -> TextToImageResult:
+    """The run for validated settings of a Hub model (explainers.text_to_image.run dispatches here)."""
+    return generate_sd(s.model, s.prompt, s.steps, s.guidance, s.seed, s.negative_prompt, s.n_images, progress)
+
+
+def peek_sd(s: Settings) -> TextToImageResult | None:
+    return _generate_sd.peek(s.model, s.prompt, s.steps, s.guidance, s.seed, s.negative_prompt, s.n_images)
 
 
 @_gpu
@@ -257,13 +248,13 @@ def run_on_device(key: str, prompt: str, negative_prompt: str, steps: int, guida
                 timesteps=np.array(run["timesteps"]))
 
 
-@bounded_cache(maxsize=8)
-def _generate_sd(key, prompt, steps, guidance, seed, negative_prompt, n_images) -> TextToImageResult:
+@memoize(maxsize=8, unkeyed=("progress",))
+def _generate_sd(key, prompt, steps, guidance, seed, negative_prompt, n_images, progress=None) -> TextToImageResult:
     models.load(key)  # loaded here first (cached): on ZeroGPU the GPU worker process inherits it
     t0 = time.perf_counter()
     # ZeroGPU runs the decorated function in another process: a progress callback cannot follow it there
     out = run_on_device(key, prompt, negative_prompt, steps, guidance, seed, n_images,
-                        None if ZERO_GPU else _progress.get())
+                        None if ZERO_GPU else progress)
     k, previews, images = steps + 1, out["previews"], out["images"]
     cross = out["cross"]  # (steps, layers, heads, L, g, g)
     return TextToImageResult(

@@ -17,7 +17,9 @@ import html
 import numpy as np
 
 from explainers import frames
-from explainers.text_to_image import SPECIAL, Interpolation, LatentCosts, TextToImageResult, word_maps
+from explainers.t2i_spec import SPECIAL, TextToImageResult, word_maps
+from explainers.text_input import check_number
+from explainers.text_to_image import Interpolation, LatentCosts
 
 IMG = 150  # display width of a 32x32 image (pixels are drawn crisp)
 MAP = 72  # display width of one word's 8x8 attention map
@@ -46,31 +48,40 @@ def tokens_html(r: TextToImageResult) -> str:
     return (f'<div class="chips" role="list" aria-label="Prompt tokens">{"".join(chips)}</div>{extra}')
 
 
-def _overlay(img: np.ndarray, heat: np.ndarray) -> str:
-    """A word's map over the image: the image dimmed, the map (upsampled to pixels) in colour."""
-    side = img.shape[0]
-    up = np.kron(heat / max(float(heat.max()), 1e-8), np.ones((side // heat.shape[0], side // heat.shape[1])))
-    lut = frames._lut("inferno")[(np.clip(up, 0, 1) * 255).astype(int)] / 255.0
-    return frames.rgb_uri(0.35 * img.mean(axis=2, keepdims=True) + 0.65 * lut)
+def _map_over(img_uri: str, heat: np.ndarray, vmax: float, caption: str, alt: str,
+              pics: frames.Pictures | None) -> str:
+    """A word's map (one cell per latent patch, inferno) laid over the image in the browser: the image
+    is sent once per frame, the map as a tiny tile, instead of one blended picture per word."""
+    base = frames.img_tag(img_uri, "", MAP)
+    over = frames.img_tag(frames.heat_uri(heat, 0.0, max(vmax, 1e-8), "inferno", pics), alt, MAP, cls="t2i-heat")
+    return (f'<figure class="fv-fig" style="max-width:110px"><span class="t2i-ov">{base}{over}</span>'
+            f'<figcaption>{html.escape(caption)}</figcaption></figure>')
 
 
-def _word_row(words: list[str], maps: np.ndarray, img: np.ndarray | None, what: str) -> str:
+def _word_row(words: list[str], maps: np.ndarray, img: np.ndarray | None, what: str,
+              pics: frames.Pictures | None = None) -> str:
+    """One map per word; bright = the patches that read this word most (each map scaled to its own peak)."""
+    base = frames.rgb_uri(img, pics) if img is not None else None
     cells = []
     for w, m in zip(words, maps):
-        uri = _overlay(img, m) if img is not None else frames.heat_uri(m, 0, float(maps.max()) or 1.0)
         peak = np.unravel_index(int(m.argmax()), m.shape)
-        cells.append(frames.figure_tag(uri, w, f"{what} for the word '{w}': strongest at row {peak[0] + 1}, "
-                                      f"column {peak[1] + 1} of the 8 x 8 patches", MAP))
+        alt = (f"{what} for the word '{w}': strongest at row {peak[0] + 1}, column {peak[1] + 1} of the "
+               f"{m.shape[0]} x {m.shape[1]} patches")
+        if base is None:
+            cells.append(frames.figure_tag(frames.heat_uri(m, 0, float(maps.max()) or 1.0, pics=pics), w, alt, MAP))
+        else:
+            cells.append(_map_over(base, m, float(m.max()), w, alt, pics))
     return f'<div class="t2i-words">{"".join(cells)}</div>'
 
 
 def step_view(r: TextToImageResult, skip_special: bool = True) -> str:
     words, maps = word_maps(r.tokens, r.cross_attention, skip_special)  # (steps, W, h, w)
+    pics = frames.Pictures()
     items = {}
     for s in range(r.steps + 1):
         last = s == r.steps
-        lat = "".join(frames.figure_tag(frames.heat_uri(r.latents[s, c], -LATENT_RANGE, LATENT_RANGE, frames.DIVERGING),
-                                        f"ch {c + 1}", f"Latent channel {c + 1} at step {s}", 64)
+        lat = "".join(frames.figure_tag(frames.heat_uri(r.latents[s, c], -LATENT_RANGE, LATENT_RANGE, frames.DIVERGING,
+                                                        pics), f"ch {c + 1}", f"Latent channel {c + 1} at step {s}", 64)
                       for c in range(r.latents.shape[1]))
         k = min(s, r.steps - 1)
         x0 = r.image if last else r.x0_decoded[s]
@@ -81,8 +92,9 @@ def step_view(r: TextToImageResult, skip_special: bool = True) -> str:
             f'<div class="t2i-block"><p class="caption">Latent x_t: {" x ".join(map(str, r.latents.shape[1:]))} = '
             f'{r.latents[0].size:,} numbers '
             f'(blue negative, red positive)</p>{lat}</div>',
-            frames.figure_tag(frames.rgb_uri(r.decoded[s]), "x_t, decoded", f"Step {s}: the current latent decoded", IMG),
-            frames.figure_tag(frames.rgb_uri(x0), "final image" if last else "predicted clean image",
+            frames.figure_tag(frames.rgb_uri(r.decoded[s], pics), "x_t, decoded", f"Step {s}: the current latent decoded",
+                              IMG),
+            frames.figure_tag(frames.rgb_uri(x0, pics), "final image" if last else "predicted clean image",
                               f"Step {s}: the model's guess of the finished image", IMG),
             "</div>",
         ]
@@ -90,22 +102,26 @@ def step_view(r: TextToImageResult, skip_special: bool = True) -> str:
             diff = np.abs(r.x0_cond[k] - r.x0_uncond[k]).sum(axis=2)
             neg = f"negative prompt '{r.negative_prompt}'" if r.negative_prompt else "empty prompt"
             parts += [
-                f'<p class="caption"><b>Guidance at step {k}</b> (scale {r.guidance:g}): the guess without the prompt '
-                f'({html.escape(neg)}), with it, and where they differ; the sampler moves {r.guidance:g} times '
-                "that difference away from the first.</p>",
+                f'<p class="caption"><b>Guidance at step {k}</b> (scale {r.guidance:g}, against the {html.escape(neg)})</p>',
                 '<div class="t2i-row">',
-                frames.figure_tag(frames.rgb_uri(r.x0_uncond[k]), "without prompt", f"Step {k}: unconditional guess", 110),
-                frames.figure_tag(frames.rgb_uri(r.x0_cond[k]), "with prompt", f"Step {k}: conditional guess", 110),
-                frames.figure_tag(frames.heat_uri(diff, 0, 3), "difference", f"Step {k}: where the prompt changes the guess", 110),
+                frames.figure_tag(frames.rgb_uri(r.x0_uncond[k], pics), "without prompt", f"Step {k}: unconditional guess",
+                                  110),
+                frames.figure_tag(frames.rgb_uri(r.x0_cond[k], pics), "with prompt", f"Step {k}: conditional guess", 110),
+                frames.figure_tag(frames.heat_uri(diff, 0, 3, pics=pics), "difference",
+                                  f"Step {k}: where the prompt changes the guess", 110),
                 "</div>",
             ]
             if len(words):
-                parts += [f'<p class="caption"><b>Which word shaped which pixels at step {k}</b> (cross-attention, '
-                          "averaged over layers and heads; bright = the patches that read this word most):</p>",
-                          _word_row(words, maps[k], r.x0_decoded[k], f"Step {k} cross-attention")]
+                parts += [f'<p class="caption"><b>Which word shaped which pixels at step {k}</b></p>',
+                          _word_row(words, maps[k], r.x0_decoded[k], f"Step {k} cross-attention", pics)]
         items[(s,)] = "".join(parts)
     axis = frames.Axis("Step", 0, r.steps, r.steps, "0 = pure noise")
-    return frames.scrubber([axis], items, play=True)
+    header = (f'<p class="caption">At each step: the latent, decoded; the model\'s guess of the finished image. '
+              f"<b>Guidance</b>: the guess without the prompt, with it, and where they differ; the sampler moves "
+              f"{r.guidance:g} times that difference away from the first. <b>Words</b>: each word's cross-attention "
+              "(averaged over layers and heads) over the guess; bright = the patches that read this word most, "
+              "each map scaled to its own peak.</p>")
+    return frames.scrubber([axis], items, header=header, play=True, pics=pics)
 
 
 def words_view(r: TextToImageResult, skip_special: bool = True) -> str:
@@ -113,6 +129,7 @@ def words_view(r: TextToImageResult, skip_special: bool = True) -> str:
     words, _ = word_maps(r.tokens, r.cross_attention, skip_special)
     if not words:
         return '<p class="caption">No words to show: the prompt is empty.</p>'
+    pics = frames.Pictures()
     heads = r.cross_attention_heads.astype(np.float32).sum(axis=0)  # (layers, heads, L, h, w)
     n_layers, n_heads = heads.shape[:2]
     if n_layers * n_heads > 48:  # a big model: layers only (heads averaged), to keep the page light
@@ -126,10 +143,10 @@ def words_view(r: TextToImageResult, skip_special: bool = True) -> str:
             _, wm = word_maps(r.tokens, m, skip_special)
             where = ("all layers" if layer == 0 else f"layer {layer}") + (", all heads" if head == 0 else f", head {head}")
             items[(layer, head)] = (f'<p class="caption">Summed over all {r.steps} steps, {where}.</p>'
-                                    + _word_row(words, wm, r.decoded[-1], f"Summed cross-attention, {where},"))
+                                    + _word_row(words, wm, r.decoded[-1], f"Summed cross-attention, {where},", pics))
     axes = [frames.Axis("Layer", 0, n_layers, 0, "0 = average of all layers"),
             frames.Axis("Head", 0, n_heads, 0, "0 = average of all heads" if n_heads else "heads averaged")]
-    return frames.scrubber(axes, items)
+    return frames.scrubber(axes, items, pics=pics)
 
 
 def patches_view(r: TextToImageResult, max_steps: int = 26) -> str:
@@ -155,6 +172,16 @@ def patches_view(r: TextToImageResult, max_steps: int = 26) -> str:
             frames.Axis("Patch", 0, n - 1, n // 2 + side // 2, "or click the map")]
     final = frames.figure_tag(frames.rgb_uri(r.decoded[-1]), "final image", "The final image, for reference", 200)
     return f'<div class="t2i-row">{frames.scrubber(axes, items)}{final}</div>'
+
+
+def step_data(r: TextToImageResult, step: object) -> dict:
+    """One step of a run as data for API clients: images as PNG data URIs, the per-token
+    cross-attention as nested lists (tokens x h x w), the latent."""
+    s = check_number(step, "Step", 0, r.steps, integer=True)
+    k = min(s, r.steps - 1)
+    return dict(step=s, steps=r.steps, tokens=r.tokens, decoded=frames.rgb_uri(r.decoded[s]),
+                x0=frames.rgb_uri(r.image if s == r.steps else r.x0_decoded[s]),
+                cross_attention=r.cross_attention[k].round(4).tolist(), latent=r.latents[s].round(3).tolist())
 
 
 def gallery(r: TextToImageResult) -> str:

@@ -28,8 +28,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import models
-from explainers.cache import bounded_cache
+from explainers.compute import memoize
 from explainers.text_input import check_number, clean_text
+from models.errors import InputError
 
 DEFAULT_TEXT = "O Romeo, Romeo, wherefore art thou"
 DEFAULT_DIGIT = 700  # a held-out 7
@@ -111,7 +112,7 @@ def gpt_job(text: str) -> Job:
     model, tok = bundle.model, bundle.tokenizer
     ids = tok(text, return_tensors="pt")["input_ids"][:, :MAX_TEXT_TOKENS]
     if ids.shape[1] == 0:
-        raise ValueError("The text gives no tokens; type a few words.")
+        raise InputError("The text gives no tokens; type a few words.")
     with torch.inference_mode():
         out = model(input_ids=ids, output_attentions=True)
     att = torch.stack(out.attentions)[:, 0].float().numpy()
@@ -186,7 +187,7 @@ def dit_job(prompt: str, seed: int = 0) -> Job:
                noise_img, guess)
 
 
-@bounded_cache(maxsize=16)
+@memoize(maxsize=16)
 def _three_jobs(text: str, digit_index: int, prompt: str) -> ThreeJobs:
     return ThreeJobs(text, digit_index, prompt,
                      (gpt_job(text), vit_job(held_out_digit(digit_index)), dit_job(prompt)))

@@ -16,10 +16,11 @@ import torch
 
 import models
 from explainers.attention import readable
-from explainers.cache import bounded_cache
+from explainers.compute import memoize
 from explainers.generation import sample_loop
 from explainers.next_token import Sampling, check_decoder, context_limit, encode_left
 from explainers.text_input import check_number, clean_text
+from models.errors import InputError
 
 SAMPLE_TOKENS = 20
 GREEDY = Sampling(temperature=0.0, top_k=0, top_p=1.0)
@@ -48,13 +49,13 @@ def final_step(model: str) -> int | None:
         return None
 
 
-@bounded_cache(maxsize=16)
+@memoize(maxsize=16)
 @torch.inference_mode()
 def progress(text: str, model: str = "tiny-gpt", top_k: int = 5, sample_tokens: int = SAMPLE_TOKENS) -> ProgressResult:
     """Top-k next tokens and a short greedy continuation from every training checkpoint."""
     check_decoder(model)
     if not has_checkpoints(model):
-        raise ValueError(f"Training checkpoints are only available for tiny-gpt, which was trained for this app; "
+        raise InputError(f"Training checkpoints are only available for tiny-gpt, which was trained for this app; "
                          f"{model!r} was trained elsewhere and ships without them.")
     text = clean_text(text)
     k = check_number(top_k, "top_k", 1, 10, integer=True)

@@ -23,7 +23,8 @@ import numpy as np
 import torch
 
 import models
-from explainers.cache import bounded_cache
+from explainers.compute import memoize
+from models.errors import InputError
 from models.text_image_data import background_distance
 
 MODEL = "tiny-vit"
@@ -74,7 +75,7 @@ class VisionResult:
         """(grid, grid) where patch `patch` (0-based, row by row) looks; its row of attention
         (or of the rollout when layer is None), without the CLS column."""
         if not 0 <= patch < self.grid ** 2:
-            raise ValueError(f"patch must be between 0 and {self.grid ** 2 - 1}, got {patch}.")
+            raise InputError(f"patch must be between 0 and {self.grid ** 2 - 1}, got {patch}.")
         if layer is None:
             row = self.rollout[1 + patch, 1:]
         else:
@@ -90,7 +91,7 @@ def _to_grey(image) -> np.ndarray:
     if isinstance(image, dict):  # a gr.Sketchpad / ImageEditor value: the flattened drawing
         image = image.get("composite") if image.get("composite") is not None else image.get("background")
         if image is None:
-            raise ValueError("The drawing is blank: draw a digit with the mouse or a finger first.")
+            raise InputError("The drawing is blank: draw a digit with the mouse or a finger first.")
     if hasattr(image, "convert") and hasattr(image, "size"):  # a PIL image
         image = np.asarray(image.convert("RGBA"))
     try:
@@ -98,19 +99,19 @@ def _to_grey(image) -> np.ndarray:
     except Exception:  # noqa: BLE001
         a = None
     if a is None or a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
-        raise ValueError(f"Expected an image (a picture or an array of pixels), not {type(image).__name__}.")
+        raise InputError(f"Expected an image (a picture or an array of pixels), not {type(image).__name__}.")
     if a.ndim == 3 and a.shape[-1] in (1, 3, 4):
         pass
     elif a.ndim != 2:
-        raise ValueError(f"Expected a grey (H, W) or colour (H, W, 3/4) image, got an array of shape {a.shape}.")
+        raise InputError(f"Expected a grey (H, W) or colour (H, W, 3/4) image, got an array of shape {a.shape}.")
     if a.size == 0 or min(a.shape[:2]) < 4:
-        raise ValueError(f"The image is {a.shape[1] if a.ndim > 1 else 0}x{a.shape[0]} pixels: too small to hold a digit.")
+        raise InputError(f"The image is {a.shape[1] if a.ndim > 1 else 0}x{a.shape[0]} pixels: too small to hold a digit.")
     if max(a.shape[:2]) > MAX_SIDE:
-        raise ValueError(f"The image is {a.shape[1]:,}x{a.shape[0]:,} pixels; the limit is {MAX_SIDE} a side. "
+        raise InputError(f"The image is {a.shape[1]:,}x{a.shape[0]:,} pixels; the limit is {MAX_SIDE} a side. "
                          "Please upload a smaller picture.")
     a = a.astype(np.float32)
     if not np.isfinite(a).all():
-        raise ValueError("The image contains NaN or infinite values.")
+        raise InputError("The image contains NaN or infinite values.")
     if a.max() > 1.0:
         a = a / 255.0
     a = np.clip(a, 0.0, 1.0)
@@ -140,11 +141,11 @@ def preprocess(image, centre: bool = True) -> np.ndarray:
 
     ink = _to_grey(image)
     if ink.max() < MIN_INK or (ink > MIN_INK).sum() < 3:
-        raise ValueError("The drawing is blank (no ink found): draw a digit, or pick an example.")
+        raise InputError("The drawing is blank (no ink found): draw a digit, or pick an example.")
     if not centre and ink.shape == (28, 28):
         return ink
     if (ink > MIN_INK).mean() > 0.6:  # a photo, or a canvas painted over: no background left
-        raise ValueError("This does not look like a drawing of a digit: ink covers most of the picture. "
+        raise InputError("This does not look like a drawing of a digit: ink covers most of the picture. "
                          "Draw one digit, dark on light (or light on dark).")
     ys, xs = np.nonzero(ink > MIN_INK)
     crop = ink[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
@@ -188,11 +189,11 @@ def vit_probs(images: np.ndarray) -> np.ndarray:
     """(N, 28, 28) MNIST-like digits -> (N, 10) probabilities (one batched pass)."""
     bundle = models.load(MODEL)
     mean, std = _pixel_stats(bundle)
-    x = (torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).unsqueeze(1) - mean) / std
+    x = (torch.from_numpy(np.array(images, dtype=np.float32)).unsqueeze(1) - mean) / std
     return torch.softmax(bundle.model(pixel_values=x).logits, -1).numpy()
 
 
-@bounded_cache(maxsize=64)
+@memoize(maxsize=64)
 def _classify(key: str, image_bytes: bytes) -> VisionResult:
     bundle = models.load(MODEL)
     model = bundle.model
@@ -256,7 +257,7 @@ def decided(prompt: str = "a handwritten 7", steps: int = 50, guidance: float = 
         return DecidedResult(prompt=r.prompt, label=r.label, steps=r.steps, timesteps=r.timesteps, x0=x0,
                              x_t=r.x_t[..., 0], probs=probs, final=int(probs[-1].argmax()))
     if model not in DECIDED_MODELS:
-        raise ValueError(f"'When is it decided' runs on {', '.join(DECIDED_MODELS)}, not {str(model)[:40]!r}.")
+        raise InputError(f"'When is it decided' runs on {', '.join(DECIDED_MODELS)}, not {str(model)[:40]!r}.")
     from explainers import text_to_image as t2i
 
     r = t2i.generate(prompt, steps, guidance, seed, model=model, n_images=1)

@@ -1,5 +1,6 @@
-"""Models: the registry (embedded + Hub), loading with a bounded cache, and the training
-scripts of the embedded models. Never imports gradio.
+"""Models: the registry (embedded + Hub), loading with a bounded cache, the sampling loops,
+attention capture and run-time data. The lowest floor: imports no other package of the project,
+never gradio. The scripts that train the embedded models live in training/.
 
     import models
     models.available("decoder")      # ['tiny-gpt', ...] keys loadable now

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from models.errors import InputError
+
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "models"
 FAMILIES = ("encoder", "decoder", "diffusion", "text-to-image", "vision",
             "preview-decoder")  # preview-decoder: a helper of Hub text-to-image models, never listed as a generator
@@ -50,7 +52,7 @@ class Bundle:
     vae: Any = None  # text-to-image: the autoencoder between pixels and latents
     processor: Any = None  # vision: the image processor (pixel mean and std)
     text_encoder: Any = None  # Hub text-to-image (Stable Diffusion): CLIP's text model
-    preview_vae: Any = None  # Hub text-to-image: a tiny decoder for per-step previews (TAESD), or None
+    preview_vae: Any = None  # text-to-image: a tiny decoder for per-step previews (TAESD, tiny-t2i's own), or None
 
     @property
     def key(self) -> str:
@@ -94,7 +96,7 @@ REGISTRY: dict[str, ModelSpec] = dict([
 
 def spec(key: str) -> ModelSpec:
     if not isinstance(key, str) or key not in REGISTRY:
-        raise KeyError(f"Unknown model {str(key)[:60]!r}. Choose one of: {', '.join(REGISTRY)}.")
+        raise InputError(f"Unknown model {str(key)[:60]!r}. Choose one of: {', '.join(REGISTRY)}.")
     return REGISTRY[key]
 
 
@@ -148,7 +150,7 @@ def is_available(key: str, check_network: bool = True) -> bool:
 def available(family: str | None = None, check_network: bool = True) -> list[str]:
     """Registry keys of `family` (or all) that can be loaded now, embedded first."""
     if family is not None and family not in FAMILIES:
-        raise ValueError(f"family must be one of {FAMILIES}, not {family!r}")
+        raise InputError(f"family must be one of {FAMILIES}, not {family!r}")
     return [k for k, s in REGISTRY.items()
             if (family is None or s.family == family) and is_available(k, check_network)]
 
@@ -171,7 +173,7 @@ def load(key: str, checkpoint: str | None = None) -> Bundle:
     s = spec(key)
     if checkpoint is not None:
         if s.source != "embedded" or checkpoint not in checkpoints(key):
-            raise ValueError(f"{key!r} has no checkpoint {str(checkpoint)[:40]!r}; it has: {checkpoints(key)}")
+            raise InputError(f"{key!r} has no checkpoint {str(checkpoint)[:40]!r}; it has: {checkpoints(key)}")
     cache_key = (key, checkpoint)
     with _cache_lock:
         if cache_key in _cache:
@@ -224,7 +226,7 @@ def _load_uncached(s: ModelSpec, checkpoint: str | None) -> Bundle:
     if s.family == "preview-decoder":
         from models.hub_sd import load_preview_decoder
 
-        return load_preview_decoder(s, hub)
+        return Bundle(s, load_preview_decoder(s.location, hub))
     if s.family == "vision":
         from transformers import AutoImageProcessor, ViTForImageClassification
 
@@ -261,13 +263,32 @@ def _load_text_to_image(s: ModelSpec, where: str, checkpoint: str | None) -> Bun
     if s.source == "hub":  # a Stable Diffusion repo: CLIP + UNet + VAE (models/hub_sd.py)
         from models.hub_sd import load_sd
 
-        return load_sd(s, dict(cache_dir=hub_cache_dir()))
+        parts = load_sd(s.location, dict(cache_dir=hub_cache_dir()))
+        return Bundle(s, **parts, preview_vae=_sd_preview_decoder())
     tdir = where if checkpoint is not None else str(Path(where) / "transformer")
     transformer = PixArtTransformer2DModel.from_pretrained(tdir, torch_dtype=torch.float32).eval()
     install_recorders(transformer)
     vae = AutoencoderKL.from_pretrained(s.path, subfolder="vae", torch_dtype=torch.float32).eval()
     scheduler = DDIMScheduler.from_pretrained(s.path, subfolder="scheduler")
-    return Bundle(s, transformer, scheduler=scheduler, vae=vae)
+    preview = None  # the small decoder for per-step pictures (training/fit_t2i_preview.py), when shipped
+    if (Path(s.path) / "preview" / "config.json").exists():
+        from diffusers import AutoencoderTiny
+
+        preview = AutoencoderTiny.from_pretrained(s.path, subfolder="preview", torch_dtype=torch.float32).eval()
+    return Bundle(s, transformer, scheduler=scheduler, vae=vae, preview_vae=preview)
+
+
+def _sd_preview_decoder():
+    """TAESD for a Stable Diffusion bundle's per-step previews when it is registered and loadable,
+    else None (the previews fall back to the model's own VAE)."""
+    from models.hub_sd import PREVIEW_DECODER
+
+    if PREVIEW_DECODER in REGISTRY and is_available(PREVIEW_DECODER):
+        try:
+            return load(PREVIEW_DECODER).model
+        except ModelUnavailable:
+            pass
+    return None
 
 
 def clear_cache() -> None:

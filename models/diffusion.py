@@ -16,6 +16,8 @@ from types import SimpleNamespace
 
 import torch
 
+from models.errors import InputError
+
 SCHEDULERS = ("ddim", "ddpm")
 
 
@@ -139,7 +141,7 @@ def make_scheduler(base_config: dict, name: str):
         return DDIMScheduler.from_config(base_config)
     if name == "ddpm":
         return DDPMScheduler.from_config(base_config)
-    raise ValueError(f"scheduler must be one of {SCHEDULERS}, not {name!r}")
+    raise InputError(f"scheduler must be one of {SCHEDULERS}, not {name!r}")
 
 
 @dataclass

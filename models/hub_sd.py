@@ -5,6 +5,9 @@ that reads the prompt through cross-attention), `vae/` (AutoencoderKL, 512 x 512
 4 x 64 x 64 latents), `text_encoder/` + `tokenizer/` (CLIP), `scheduler/`. Each part goes through
 its own `from_pretrained` (never `trust_remote_code`), from the local Hugging Face cache or the Hub.
 
+Only models.catalog imports this module (never the reverse): it returns the parts, the catalog
+makes the Bundle.
+
 Placement: on CUDA when present (a Space with a GPU; on ZeroGPU the `spaces` package makes
 `cuda` available inside `spaces.GPU` functions), else the CPU. The embedded models never come
 here: they stay on the CPU.
@@ -71,44 +74,32 @@ def install_sd_recorders(unet) -> None:
                              for k in unet.attn_processors})
 
 
-def load_sd(s, hub: dict):
-    """A Bundle for a Stable Diffusion repo: model = the UNet, plus vae, text_encoder, tokenizer,
-    a DDIM scheduler built from the repo's scheduler config (DDIM returns the predicted clean latent
-    at every step), and the preview decoder when `madebyollin/taesd` can be loaded (else None)."""
+def load_sd(location: str, hub: dict) -> dict:
+    """The parts of a Stable Diffusion repo, as `Bundle` fields: model = the UNet, plus vae,
+    text_encoder, tokenizer and a DDIM scheduler built from the repo's scheduler config (DDIM returns
+    the predicted clean latent at every step). models.catalog wraps them in a Bundle and adds the
+    preview decoder (`PREVIEW_DECODER`) when it can be loaded; this module never imports the catalog."""
     import torch
     from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
     from transformers import CLIPTextModel, CLIPTokenizer
 
-    from models import catalog
-
     dev = device()
-    repo = s.location
     f32 = dict(torch_dtype=torch.float32)
-    unet = UNet2DConditionModel.from_pretrained(repo, subfolder="unet", **f32, **hub).eval().to(dev)
+    unet = UNet2DConditionModel.from_pretrained(location, subfolder="unet", **f32, **hub).eval().to(dev)
     install_sd_recorders(unet)
-    vae = AutoencoderKL.from_pretrained(repo, subfolder="vae", **f32, **hub).eval().to(dev)
-    text_encoder = CLIPTextModel.from_pretrained(repo, subfolder="text_encoder", dtype=torch.float32,
+    vae = AutoencoderKL.from_pretrained(location, subfolder="vae", **f32, **hub).eval().to(dev)
+    text_encoder = CLIPTextModel.from_pretrained(location, subfolder="text_encoder", dtype=torch.float32,
                                                  trust_remote_code=False, **hub).eval().to(dev)
-    tokenizer = CLIPTokenizer.from_pretrained(repo, subfolder="tokenizer", **hub)
+    tokenizer = CLIPTokenizer.from_pretrained(location, subfolder="tokenizer", **hub)
     # clip_sample=False as StableDiffusionPipeline forces it: latents are not bounded by [-1, 1]
-    scheduler = DDIMScheduler.from_config(DDIMScheduler.load_config(repo, subfolder="scheduler", **hub),
+    scheduler = DDIMScheduler.from_config(DDIMScheduler.load_config(location, subfolder="scheduler", **hub),
                                           clip_sample=False)
-    preview = None
-    if PREVIEW_DECODER in catalog.REGISTRY and catalog.is_available(PREVIEW_DECODER):
-        try:
-            preview = catalog.load(PREVIEW_DECODER).model
-        except catalog.ModelUnavailable:
-            preview = None  # the per-step previews fall back to the model's own VAE
-    return catalog.Bundle(s, unet, tokenizer=tokenizer, scheduler=scheduler, vae=vae, text_encoder=text_encoder,
-                          preview_vae=preview)
+    return dict(model=unet, tokenizer=tokenizer, scheduler=scheduler, vae=vae, text_encoder=text_encoder)
 
 
-def load_preview_decoder(s, hub: dict):
+def load_preview_decoder(location: str, hub: dict):
     """TAESD (AutoencoderTiny): decodes SD latents roughly, ~100x cheaper than the VAE's decoder."""
     import torch
     from diffusers import AutoencoderTiny
 
-    from models import catalog
-
-    model = AutoencoderTiny.from_pretrained(s.location, torch_dtype=torch.float32, **hub).eval().to(device())
-    return catalog.Bundle(s, model)
+    return AutoencoderTiny.from_pretrained(location, torch_dtype=torch.float32, **hub).eval().to(device())

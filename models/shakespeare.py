@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from models.errors import InputError
+
 HELD_OUT = ("hamlet", "the-tempest")  # validation: never seen in training
 SELECTION = ("twelfth-night",)  # early-stopping / checkpoint selection only
 
@@ -63,5 +65,5 @@ def corpus(split: str) -> str:
     elif split == "train":
         chosen = [n for n in names if n not in HELD_OUT + SELECTION]
     else:
-        raise ValueError(f"split must be 'train', 'selection' or 'validation', not {split!r}")
+        raise InputError(f"split must be 'train', 'selection' or 'validation', not {split!r}")
     return "".join(play_text(n) for n in chosen)

@@ -11,6 +11,7 @@ import pytest
 
 import models
 from explainers import attention, attention_views, frames
+from models.errors import InputError
 from tests.conftest import call
 
 RIVER = "I sat on the bank of the river."
@@ -61,7 +62,7 @@ def test_bad_text_is_refused_with_a_message(text, message):
 
 
 def test_unknown_model_and_wrong_family_refused():
-    with pytest.raises(KeyError, match="Unknown model"):
+    with pytest.raises(InputError, match="Unknown model"):
         attention.attend(RIVER, "../../etc/passwd")
     with pytest.raises(ValueError, match="diffusion"):
         attention.attend(RIVER, "tiny-ddpm")

@@ -310,8 +310,8 @@ def test_sampling_loop_pinned_values(name, final, eps_uncond):
 
 @pytest.mark.quality
 def test_prompts_draw_the_digit_they_ask_for():
-    """10 per digit, DDIM 50, guidance 3, fixed seeds, judged by the SVC of models.eval_tiny_ddpm."""
-    from models.eval_tiny_ddpm import judge
+    """10 per digit, DDIM 50, guidance 3, fixed seeds, judged by the SVC of training.eval_tiny_ddpm."""
+    from training.eval_tiny_ddpm import judge
 
     clf, judge_accuracy, _, _ = judge()
     assert judge_accuracy > 0.9

@@ -10,7 +10,7 @@ import pytest
 
 import models
 from models import shakespeare
-from models.lm_eval import baselines, perplexity
+from training.lm_eval import baselines, perplexity
 
 pytestmark = pytest.mark.quality
 

@@ -1,8 +1,8 @@
 """Quality: the shipped tiny-t2i draws what held-out phrasings ask for, as often as its model card says.
 
 A small fixed sample (40 prompts, phrasings no training caption used) is generated and read back
-by the colour and digit readers of models/eval_tiny_t2i.py; the full figures (200 prompts per
-guidance scale, composition, diversity) come from `python -m models.eval_tiny_t2i` and are in
+by the colour and digit readers of training/eval_tiny_t2i.py; the full figures (200 prompts per
+guidance scale, composition, diversity) come from `python -m training.eval_tiny_t2i` and are in
 assets/models/tiny-t2i-digits/eval.json.
 """
 
@@ -24,7 +24,7 @@ TOLERANCE = 0.15  # 40 prompts: a proportion's standard error is up to 0.08
 def test_tiny_t2i_draws_the_prompt_as_the_card_says():
     import torch
 
-    from models.eval_tiny_t2i import diversity, eval_prompts, score
+    from training.eval_tiny_t2i import diversity, eval_prompts, score
 
     torch.set_num_threads(2)
     card = json.loads(CARD.read_text())
@@ -40,7 +40,7 @@ def test_tiny_t2i_draws_the_prompt_as_the_card_says():
 def test_autoencoder_keeps_digits_readable_as_the_card_says():
     """Held-out scenes through the shipped autoencoder and back: as sharp and as readable as the card
     claims (the decoder caps what the whole model can score)."""
-    from models.eval_tiny_t2i import autoencoder_quality
+    from training.eval_tiny_t2i import autoencoder_quality
 
     card = json.loads(CARD.read_text())["autoencoder"]
     got = autoencoder_quality(models.catalog.ASSETS / "tiny-t2i-digits" / "vae", n=100, seed=3)

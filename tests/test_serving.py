@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from explainers import cache
-from explainers.cache import bounded_cache, compute_slot, holding_slot
+from explainers import compute as cache
+from explainers.compute import compute_slot, holding_slot, memoize
 
 
 def _hold_all_slots(n: int | None = None):
@@ -38,7 +38,7 @@ def test_a_cache_hit_and_a_single_flight_waiter_hold_no_slot():
     calls = []
     gate_open = threading.Event()
 
-    @bounded_cache(maxsize=4)
+    @memoize(maxsize=4)
     def slow(x):
         calls.append(x)
         gate_open.wait(10)
@@ -70,12 +70,12 @@ def test_a_cache_hit_and_a_single_flight_waiter_hold_no_slot():
 
 
 def test_nested_cached_calls_do_not_deadlock_while_all_slots_are_taken():
-    @bounded_cache(maxsize=4)
+    @memoize(maxsize=4)
     def inner(x):
         assert holding_slot()
         return x + 1
 
-    @bounded_cache(maxsize=4)
+    @memoize(maxsize=4)
     def outer(x):
         return inner(x) * 10
 
@@ -93,7 +93,7 @@ def test_nested_cached_calls_do_not_deadlock_while_all_slots_are_taken():
 def test_a_failed_computation_is_not_cached_and_its_waiters_retry():
     attempts = []
 
-    @bounded_cache(maxsize=4)
+    @memoize(maxsize=4)
     def flaky(x):
         attempts.append(x)
         if len(attempts) == 1:

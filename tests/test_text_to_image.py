@@ -12,6 +12,7 @@ import torch
 
 import models
 from models import catalog
+from models.errors import InputError
 from models.text_image_data import (
     COLOURS,
     DIGIT_WORDS,
@@ -42,7 +43,7 @@ def tiny_model(tmp_path_factory):
     """A seeded random latent DiT + VAE + scheduler saved like the shipped one, registered under a test key."""
     from diffusers import AutoencoderKL, DDIMScheduler
 
-    from models.train_tiny_t2i import SCHEDULER_CONFIG
+    from training.train_tiny_t2i import SCHEDULER_CONFIG
 
     root = tmp_path_factory.mktemp("tiny-t2i")
     tiny_dit().save_pretrained(root / "transformer")
@@ -202,7 +203,7 @@ def test_not_a_text_to_image_model():
 
     with pytest.raises(ValueError, match="not a text-to-image model"):
         t2i.generate("a red 7", model="tiny-ddpm")
-    with pytest.raises(KeyError):
+    with pytest.raises(InputError, match="Unknown model"):
         t2i.generate("a red 7", model="stabilityai/anything")
 
 
@@ -251,11 +252,13 @@ def test_embedded_model_is_registered_and_loads():
 def test_api_text_to_image_and_views(client):
     from tests.conftest import call
 
-    summary, tokens, gallery, steps_html, words_html, patches_html = call(
-        client, "text_to_image", "a red 7 on a blue background", "", 10, 4.0, 0, 2, "tiny-t2i", False)
+    args = ("a red 7 on a blue background", "", 10, 4.0, 0, 2, "tiny-t2i", False)
+    summary, tokens, gallery, steps_html, words_html, patches_html = call(client, "text_to_image", *args)
     assert "10 steps" in summary and "red" in tokens and gallery.count("<img") == 2
-    assert steps_html.count("data-frame=") == 11 and words_html.count("data-frame=") == 7 * 5
-    assert patches_html.count("data-frame=") == 10 * 64
+    assert steps_html.count("data-frame=") == 11
+    assert words_html == patches_html == ""  # the heavy sub-views come when opened, from the stored run
+    assert call(client, "t2i_words", *args).count("data-frame=") == 7 * 5
+    assert call(client, "t2i_patches", *args).count("data-frame=") == 10 * 64
     step = call(client, "t2i_step", "a red 7 on a blue background", 10, 4.0, 0, "", "tiny-t2i", 3)
     assert step["step"] == 3 and step["x0"].startswith("data:image/png;base64,")
     assert np.allclose(np.asarray(step["cross_attention"]).sum(axis=0), 1, atol=1e-3)
@@ -308,6 +311,7 @@ def test_browser_step_slider_scrubs_without_the_server(app_url):
             page.keyboard.press("ArrowLeft")
         assert shown() == str(int(before) - 5)
         assert page.get_by_role("slider", name="Step").count() >= 1  # the accessible name says what it moves
+        page.get_by_role("button", name="Self-attention between patches").click()  # a sub-view, drawn when opened
         page.locator("#t2i-patches img[data-pick]:not([hidden])").first.wait_for(state="attached")
         assert [u for u in requests[n:] if "/gradio_api/" in u] == []  # scrubbing made no server call
         assert all(u.startswith(app_url.rstrip("/")) or u.startswith(("data:", "blob:")) for u in requests)

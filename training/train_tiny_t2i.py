@@ -1,8 +1,8 @@
 """Train `tiny-t2i`: a miniature Stable-Diffusion-style stack on captioned colour digits.
 
-    python -m models.train_tiny_t2i                      # all stages, resumable (runs/tiny-t2i/)
-    python -m models.train_tiny_t2i --stage dit --time-limit 3600
-    python -m models.train_tiny_t2i --vae-steps 50 --pool 512 --dit-steps 50 --out /tmp/t2i   # smoke run
+    python -m training.train_tiny_t2i                      # all stages, resumable (runs/tiny-t2i/)
+    python -m training.train_tiny_t2i --stage dit --time-limit 3600
+    python -m training.train_tiny_t2i --vae-steps 50 --pool 512 --dit-steps 50 --out /tmp/t2i   # smoke run
 
 Three stages, each resumable from `--workdir`:
 1. vae:  a diffusers `AutoencoderKL` learns 32x32x3 images <-> 4x16x16 latents (MSE + L1 + a small

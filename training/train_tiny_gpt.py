@@ -1,8 +1,8 @@
 """Train `tiny-gpt`: a small GPT-2 on Shakespeare's plays (hamlet and the-tempest held out).
 
-    python -m models.train_tiny_gpt                 # rebuild assets/models/tiny-gpt-shakespeare/
-    python -m models.train_tiny_gpt --prepare-only  # tokenizer, token ids and baselines only
-    python -m models.train_tiny_gpt --steps 300 --out /tmp/gpt   # a quick smoke run
+    python -m training.train_tiny_gpt                 # rebuild assets/models/tiny-gpt-shakespeare/
+    python -m training.train_tiny_gpt --prepare-only  # tokenizer, token ids and baselines only
+    python -m training.train_tiny_gpt --steps 300 --out /tmp/gpt   # a quick smoke run
 
 Stages (each resumable; `--workdir` keeps the state):
 1. a 4,096-token byte-level BPE trained with `tokenizers` on the training plays, saved as a
@@ -57,7 +57,7 @@ def prepare(out: Path, workdir: Path) -> dict:
     from transformers import AutoTokenizer
 
     from models import shakespeare
-    from models.lm_eval import baselines
+    from training.lm_eval import baselines
 
     tokens_path, base_path = workdir / "tokens.npz", workdir / "baselines.json"
     if tokens_path.exists() and base_path.exists() and (out / "tokenizer.json").exists():
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--time-limit", type=float, default=float("inf"), help="stop training after this many seconds")
     args = p.parse_args(argv)
 
-    from models.lm_eval import perplexity
+    from training.lm_eval import perplexity
 
     base = prepare(args.out, args.workdir)
     if args.prepare_only:

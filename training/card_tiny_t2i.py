@@ -1,8 +1,8 @@
 """Write `tiny-t2i`'s model card from its training log and its evaluation (nothing typed by hand):
 
-    python -m models.eval_tiny_t2i --per-template 50 --guidance 3 4 5 --json assets/models/tiny-t2i-digits/eval.json
-    python -m models.eval_tiny_t2i --guidance 3 4 --seed 1 --json assets/models/tiny-t2i-digits/eval_seed1.json
-    python -m models.card_tiny_t2i
+    python -m training.eval_tiny_t2i --per-template 50 --guidance 3 4 5 --json assets/models/tiny-t2i-digits/eval.json
+    python -m training.eval_tiny_t2i --guidance 3 4 --seed 1 --json assets/models/tiny-t2i-digits/eval_seed1.json
+    python -m training.card_tiny_t2i
 """
 
 import json
@@ -100,13 +100,13 @@ Per digit at guidance {DEFAULT_GUIDANCE:g} (digit right): {pd} (0 to 9).
 ## Reproduce
 
 ```bash
-python -m models.train_tiny_t2i --vae-steps 1000 --dit-steps 8000                 # first cycle (resumable, runs/tiny-t2i/)
-python -m models.train_tiny_t2i --stage dit --dit-steps 18500 --extend-lr 4e-4     # first warm restart
-python -m models.train_tiny_t2i --stage dit --dit-steps {dit['steps']} --restart --extend-lr 3e-4  # second warm restart: what ships
-python -m models.train_tiny_t2i --stage decoder --decoder-steps 3000                # sharpen the decoder, encoder frozen
-python -m models.eval_tiny_t2i --per-template 50 --guidance {' '.join(f'{float(k):g}' for k in g)} --json assets/models/tiny-t2i-digits/eval.json
-python -m models.eval_tiny_t2i --guidance 3 4 --seed 1 --json assets/models/tiny-t2i-digits/eval_seed1.json
-python -m models.card_tiny_t2i                                                    # this card
+python -m training.train_tiny_t2i --vae-steps 1000 --dit-steps 8000                 # first cycle (resumable, runs/tiny-t2i/)
+python -m training.train_tiny_t2i --stage dit --dit-steps 18500 --extend-lr 4e-4     # first warm restart
+python -m training.train_tiny_t2i --stage dit --dit-steps {dit['steps']} --restart --extend-lr 3e-4  # second warm restart: what ships
+python -m training.train_tiny_t2i --stage decoder --decoder-steps 3000                # sharpen the decoder, encoder frozen
+python -m training.eval_tiny_t2i --per-template 50 --guidance {' '.join(f'{float(k):g}' for k in g)} --json assets/models/tiny-t2i-digits/eval.json
+python -m training.eval_tiny_t2i --guidance 3 4 --seed 1 --json assets/models/tiny-t2i-digits/eval_seed1.json
+python -m training.card_tiny_t2i                                                    # this card
 ```
 """
 (d / "README.md").write_text(card)

@@ -1,7 +1,7 @@
 """Measure `tiny-t2i` the way its model card reports it: does the picture match the prompt?
 
-    python -m models.eval_tiny_t2i                 # the full figures (model card, benchmarks)
-    python -m models.eval_tiny_t2i --per-pair 1    # a quick sample
+    python -m training.eval_tiny_t2i                 # the full figures (model card, benchmarks)
+    python -m training.eval_tiny_t2i --per-pair 1    # a quick sample
 
 Prompts are phrased with `EVAL_TEMPLATES`, wordings no training caption uses, over random
 (digit, digit colour, background colour) triples. Each generated image is read back by:

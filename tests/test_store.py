@@ -1,0 +1,126 @@
+"""The run store and the shared memory: single flight, a budget in bytes, frozen results,
+explicit progress and lookups, and the error path (input errors are sentences, bugs are logged)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import gradio as gr
+import numpy as np
+import pytest
+
+from explainers.compute import Memory, memoize, nbytes
+from models.errors import InputError
+from store import STORE, RunStore
+from ui.common import friendly_errors
+
+
+def test_budget_is_in_bytes_and_evicts_the_oldest():
+    m = Memory(budget_bytes=3 * 1_000_000)
+    for i in range(5):
+        m.get("ns", i, lambda: np.zeros(1_000_000 // 8))  # ~1 MB each
+    assert m.used <= m.budget and m.count("ns") == 2
+    assert m.peek("ns", 0) is None and m.peek("ns", 4) is not None
+
+
+def test_a_value_bigger_than_the_budget_is_returned_not_kept():
+    m = Memory(budget_bytes=1000)
+    v = m.get("ns", "big", lambda: np.zeros(10_000))
+    assert v.shape == (10_000,) and m.used == 0 and m.peek("ns", "big") is None
+
+
+def test_identical_requests_compute_once():
+    m, runs = Memory(10**7), []
+
+    def slow():
+        runs.append(1)
+        time.sleep(0.3)
+        return np.arange(3)
+
+    with ThreadPoolExecutor(8) as ex:
+        out = list(ex.map(lambda _: m.get("ns", "k", slow, gate=False), range(8)))
+    assert len(runs) == 1 and all(o is out[0] for o in out)
+
+
+def test_stored_results_are_read_only():
+    m = Memory(10**7)
+    a = m.get("ns", "k", lambda: {"x": np.ones(4)})
+    with pytest.raises(ValueError):
+        a["x"][0] = 5
+
+
+def test_progress_is_an_argument_left_out_of_the_key():
+    calls = []
+
+    @memoize(maxsize=4, unkeyed=("progress",))
+    def work(n, progress=None):
+        progress(n)
+        return n * 2
+
+    assert work(3, progress=calls.append) == 6 and work(3, progress=calls.append) == 6
+    assert calls == [3]  # the second call was a lookup
+    assert work.peek(3) == 6 and work.peek(4) is None  # peek never computes
+
+
+def test_nbytes_counts_arrays_inside_dataclasses():
+    from explainers.t2i_spec import Settings
+
+    assert nbytes([np.zeros(1000), np.zeros(1000)]) >= 16_000
+    assert nbytes(Settings()) < 2_000
+
+
+def test_store_renders_a_view_once_per_key():
+    store, renders = RunStore(Memory(10**7)), []
+
+    def render():
+        renders.append(1)
+        return "<p>view</p>"
+
+    with ThreadPoolExecutor(6) as ex:
+        out = list(ex.map(lambda _: store.view("topic", "steps", ("settings",), render), range(6)))
+    assert out == ["<p>view</p>"] * 6 and len(renders) == 1
+    assert STORE.budget_bytes > 0
+
+
+def test_input_error_becomes_its_sentence():
+    @friendly_errors
+    def bad():
+        raise InputError("Steps must be between 2 and 100; got 500.")
+
+    with pytest.raises(gr.Error, match="Steps must be between 2 and 100"):
+        bad()
+
+
+def test_a_bug_is_logged_with_its_traceback_not_called_bad_input(caplog):
+    @friendly_errors
+    def buggy():
+        return len("abc") + "a"  # a TypeError: a bug, not bad input
+
+    with caplog.at_level(logging.ERROR, logger="explainer"), pytest.raises(gr.Error) as e:
+        buggy()
+    assert "internal error" in str(e.value) and "TypeError" in str(e.value)
+    assert any(r.exc_info and r.exc_info[0] is TypeError for r in caplog.records)
+
+
+def test_a_failed_computation_is_not_stored_and_waiters_retry():
+    m, tries = Memory(10**7), []
+    gate = threading.Event()
+
+    def flaky():
+        tries.append(1)
+        if len(tries) == 1:
+            gate.wait(1)
+            raise RuntimeError("first run failed")
+        return "ok"
+
+    with ThreadPoolExecutor(2) as ex:
+        first = ex.submit(m.get, "ns", "k", flaky, False)
+        time.sleep(0.1)
+        second = ex.submit(m.get, "ns", "k", flaky, False)
+        gate.set()
+        with pytest.raises(RuntimeError):
+            first.result()
+        assert second.result() == "ok"
