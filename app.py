@@ -18,7 +18,7 @@ import gradio as gr
 
 from store import warm_up
 from ui import attention, compare, denoising, lesson, next_token, noising, sessions, text_to_image, vision
-from ui.common import CSS, THEME
+from ui.common import CSS_PATH, THEME
 
 log = logging.getLogger("explainer")
 TITLE = "Transformers vs Diffusion: an interactive explainer"
@@ -64,7 +64,8 @@ demo = build()
 
 
 def launch_kwargs() -> dict:
-    return dict(theme=THEME, css=CSS, allowed_paths=[], max_file_size="10mb", show_error=True)
+    """What every launch passes (main() and the tests): the theme, the page's CSS file (ui/static/), limits."""
+    return dict(theme=THEME, css_paths=[CSS_PATH], allowed_paths=[], max_file_size="10mb", show_error=True)
 
 
 def main(argv: list[str] | None = None) -> None:

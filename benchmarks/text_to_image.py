@@ -30,13 +30,14 @@ def main(argv=None) -> None:
     bundle = t2i.models.load(t2i.DEFAULT_MODEL)
     t2i.generate(prompt, seed=10_000)  # warm-up: loads minilm and the model
 
-    def plain(seed: int) -> None:  # the same loop, nothing recorded, only the final image decoded
+    def plain(seed: int, n: int = 1) -> None:  # the same loop, nothing recorded, only the final images decoded
         p_, e_ = t2i.encode_prompt(prompt), t2i.encode_prompt("")
-        out = t2i.sample(bundle, (p_.states, torch.ones(1, p_.states.shape[1])), (e_.states, torch.ones(1, e_.states.shape[1])),
-                         t2i.start_noise(bundle, [seed]), t2i.DEFAULT_STEPS, t2i.DEFAULT_GUIDANCE)
+        out = t2i.sample(bundle, (p_.states.expand(n, -1, -1), torch.ones(n, p_.states.shape[1])),
+                         (e_.states.expand(n, -1, -1), torch.ones(n, e_.states.shape[1])),
+                         t2i.start_noise(bundle, [seed + k for k in range(n)]), t2i.DEFAULT_STEPS, t2i.DEFAULT_GUIDANCE)
         t2i.decode(bundle, out["final"])
 
-    cap, bare, render, four = [], [], [], []
+    cap, bare, render, four, bare4 = [], [], [], [], []
     for i in range(args.runs):
         t = time.perf_counter()
         plain(20_000 + i)
@@ -50,12 +51,16 @@ def main(argv=None) -> None:
         t = time.perf_counter()
         t2i.generate(prompt, seed=40_000 + i, n_images=4)
         four.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        plain(50_000 + 10 * i, n=4)
+        bare4.append(time.perf_counter() - t)
     med = statistics.median
     res = dict(
         steps=t2i.DEFAULT_STEPS, guidance=t2i.DEFAULT_GUIDANCE, threads=args.threads, runs=args.runs,
         generate_with_capture_s=round(med(cap), 3), same_loop_without_capture_s=round(med(bare), 3),
         capture_ratio=round(med(cap) / med(bare), 2), render_views_s=round(med(render), 3),
-        four_images_with_capture_s=round(med(four), 3),
+        four_images_with_capture_s=round(med(four), 3), four_images_same_loop_without_capture_s=round(med(bare4), 3),
+        capture_ratio_four_images=round(med(four) / med(bare4), 2),
         payload_kb={name: round(len(h) / 1024, 1) for name, h in zip(("tokens", "gallery", "steps", "words", "patches"), html)},
     )
     print(json.dumps(res, indent=1))

@@ -194,7 +194,7 @@ def _render_denoise_view(r: DenoiseResult) -> str:
     axes = [Axis("Step", 0, len(positions) - 1, len(positions) - 1, "(0 = pure noise)",
                  values=() if full else tuple(positions))]
     if r.batch > 1:
-        axes.append(Axis("Image", 0, r.batch - 1, 0, f"(of {r.batch}, numbered from 0)"))
+        axes.append(Axis("Image", 0, r.batch - 1, 0, f"of {r.batch}", values=tuple(range(1, r.batch + 1))))
     shown = "" if full else f" Showing {len(positions)} of the {r.steps + 1} steps, evenly spaced."
     header = (f'<p class="fv-note">Drag the Step slider or press the arrow keys: every step is already here, '
               f'nothing is recomputed. Play runs the whole process.{shown}</p>{schedule_table(r.alphas_cumprod)}')

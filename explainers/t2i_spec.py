@@ -95,9 +95,9 @@ class TextToImageResult:
     images: np.ndarray  # (n_images, H, W, 3): seeds seed, seed + 1, ...
     latents: np.ndarray  # (steps + 1, C, h, w): x_T (pure noise) first, the final latent last
     decoded: np.ndarray  # (steps + 1, H, W, 3): each latent through the preview decoder (the last: the final image)
-    x0_decoded: np.ndarray  # (steps, H, W, 3): the clean image predicted at each step (preview decoder)
-    x0_uncond: np.ndarray  # (steps, H, W, 3): ... from the unconditional (or negative-prompt) prediction
-    x0_cond: np.ndarray  # (steps, H, W, 3): ... from the conditional prediction
+    x0_decoded: np.ndarray  # (steps, H, W, 3): the clean image predicted at each step (full decoder; Hub SD: TAESD)
+    x0_uncond: np.ndarray  # (steps, H, W, 3): ... from the unconditional (or negative-prompt) prediction (preview)
+    x0_cond: np.ndarray  # (steps, H, W, 3): ... from the conditional prediction (preview)
     cross_attention: np.ndarray  # (steps, L, h, w): mean over layers and heads; sums to 1 over L
     cross_attention_heads: np.ndarray  # (steps, layers, heads, L, h, w) float16
     self_attention: np.ndarray  # (steps, h*w, h*w): mean over layers and heads; rows sum to 1

@@ -7,9 +7,9 @@ The stack (training/train_tiny_t2i.py trains it):
 3. a diffusion transformer (PixArt-style DiT) over 64 latent patches (8x8, each 2x2 latents) predicts, at each step,
    how to remove the noise; in every block its patches read the prompt's tokens through
    cross-attention (what a classifier-free-guidance run does twice: with and without the prompt);
-4. the autoencoder's decoder turns the final latent into pixels; each step's latent and guesses go
-   through the small preview decoder fitted to it (training/fit_t2i_preview.py), as TAESD does for
-   Stable Diffusion.
+4. the autoencoder's decoder turns the final latent, and the model's guess at each step, into pixels;
+   each step's noisy latent and the two guidance guesses go through the small preview decoder fitted
+   to it (training/fit_t2i_preview.py), as TAESD does for Stable Diffusion.
 
 `generate` validates its settings (explainers.t2i_spec) and returns the run for those settings,
 computed once (MEMORY: identical requests share one computation). It records, for the first image,
@@ -121,8 +121,11 @@ def compute(s: Settings, progress=None) -> TextToImageResult:
     out = sample(bundle, cond, uncond, noise, s.steps, s.guidance, record=True, progress=progress)
     lat = torch.stack(out["latents"])  # (steps + 1, C, h, w)
     x0, x0u, x0c = torch.stack(out["x0"]), torch.stack(out["x0_u"]), torch.stack(out["x0_c"])
-    images = decode(bundle, out["final"])  # the full decoder for what the run delivers
-    pics = preview(bundle, torch.cat([lat[:-1], x0, x0u, x0c]))  # the small one for every step's pictures
+    # The full decoder for what the run delivers and for the model's guess at each step (the word maps
+    # are drawn over it); the small preview decoder for the noisy x_t and the two guidance guesses.
+    full = decode(bundle, torch.cat([out["final"], x0]))
+    images, x0_pics = full[:n], full[n:]
+    pics = preview(bundle, torch.cat([lat[:-1], x0u, x0c]))
     k = s.steps
     cross = torch.stack(out["cross"])  # (steps, layers, heads, h*w, L)
     side = bundle.model.config.sample_size // bundle.model.config.patch_size
@@ -132,7 +135,7 @@ def compute(s: Settings, progress=None) -> TextToImageResult:
         model=s.model, prompt=s.prompt, negative_prompt=s.negative_prompt, steps=s.steps, guidance=s.guidance,
         seed=s.seed, tokens=p.tokens, truncated=p.truncated, rare_words=rare_words(s.prompt),
         image=images[0], images=images, latents=lat.numpy(), decoded=np.concatenate([pics[:k], images[:1]]),
-        x0_decoded=pics[k:2 * k], x0_uncond=pics[2 * k:3 * k], x0_cond=pics[3 * k:4 * k],
+        x0_decoded=x0_pics, x0_uncond=pics[k:2 * k], x0_cond=pics[2 * k:3 * k],
         cross_attention=cross.mean(dim=(1, 2)).numpy(), cross_attention_heads=cross.half().numpy(),
         self_attention=selfa.numpy(), timesteps=np.array(out["timesteps"]), seconds=time.perf_counter() - t0)
 
@@ -198,6 +201,8 @@ class LatentCosts:
     """Why latents: what one denoising step costs here vs in pixel space, measured with FlopCounterMode."""
 
     latent_values: int  # C x h x w
+    latent_shape: tuple[int, int, int]  # (C, h, w)
+    pixel_shape: tuple[int, int, int]  # (3, H, W)
     pixel_values: int  # 3 x H x W of the decoded image
     dit_flops: int  # one DiT pass, one image
     dit_params: int
@@ -230,8 +235,8 @@ def latent_costs(model: str = DEFAULT_MODEL) -> LatentCosts:
     unet = flops(lambda: ddpm.model(ux, torch.tensor([500]), class_labels=torch.tensor([7])))
     n = lambda m: sum(q.numel() for q in m.parameters())  # noqa: E731
     side = cfg.sample_size * 2 ** (len(bundle.vae.config.block_out_channels) - 1)
-    return LatentCosts(x.numel(), 3 * side * side, dit, n(bundle.model), dec, n(bundle.vae), unet, n(ddpm.model),
-                       ux.numel())
+    return LatentCosts(x.numel(), tuple(x.shape[1:]), (3, side, side), 3 * side * side, dit, n(bundle.model), dec,
+                       n(bundle.vae), unet, n(ddpm.model), ux.numel())
 
 
 @memoize(maxsize=8)

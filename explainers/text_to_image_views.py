@@ -210,8 +210,8 @@ def interpolation_view(it: Interpolation) -> str:
 
 def costs_table(c: LatentCosts) -> str:
     rows = [
-        ("numbers the denoiser works on per step", f"{c.latent_values:,} (latent 4 x 8 x 8)",
-         f"{c.pixel_values:,} (pixels 3 x 32 x 32)", f"{c.pixel_values / c.latent_values:.0f}x fewer"),
+        ("numbers the denoiser works on per step", f"{c.latent_values:,} (latent {' x '.join(map(str, c.latent_shape))})",
+         f"{c.pixel_values:,} (pixels {' x '.join(map(str, c.pixel_shape))})", f"{c.pixel_values / c.latent_values:.0f}x fewer"),
         ("one denoising pass (FLOPs)", f"{frames.plain(c.dit_flops)} (DiT, {c.dit_params:,} parameters)",
          f"{frames.plain(c.unet_flops)} (tiny-ddpm UNet on 28 x 28 x 1, {c.unet_params:,} parameters)", ""),
         ("decoding latents to pixels, once at the end (FLOPs)", f"{frames.plain(c.decoder_flops)} "

@@ -203,6 +203,8 @@ def test_denoise_scrub_makes_no_server_call(page):
     assert page.locator("#denoise-view [data-frame='50'] img").first.is_hidden()
     slider = page.locator("#denoise-view").get_by_role("slider", name="Step", exact=True)
     assert slider.get_attribute("aria-valuetext") == "Step 45"
+    # the page's CSS (ui/static/page.css, served with css_paths) styles the scrubber: controls in a row
+    assert page.locator("#denoise-view .fv-controls").first.evaluate("e => getComputedStyle(e).display") == "flex"
 
 
 def test_noising_scrub_shows_t_not_position(page):

@@ -100,7 +100,7 @@ def score(model: str, prompts, steps: int, guidance: float, seed: int = 0, batch
     import torch
 
     import models
-    from explainers.text_to_image import _pad, decode, encode_prompt, sample, start_noise
+    from explainers.text_to_image import decode, encode_prompt, pad_prompts, sample, start_noise
 
     bundle = models.load(model)
     empty = encode_prompt("")
@@ -110,7 +110,7 @@ def score(model: str, prompts, steps: int, guidance: float, seed: int = 0, batch
     for i in range(0, len(prompts), batch):
         chunk = prompts[i:i + batch]
         enc = [encode_prompt(p) for p, *_ in chunk]
-        cond = _pad(enc)
+        cond = pad_prompts(enc)
         n = len(chunk)
         uncond = (empty.states.expand(n, -1, -1), torch.ones(n, empty.states.shape[1]))
         out = sample(bundle, cond, uncond, start_noise(bundle, [seed + i + j for j in range(n)]), steps, guidance)

@@ -9,7 +9,7 @@ import gradio as gr
 from explainers import attention, attention_views
 from explainers.text_input import clean_text
 from ui import links
-from ui.common import MODEL_EVENTS, SCRUB_JS, explain, friendly_errors, model_choices
+from ui.common import MODEL_EVENTS, SCRUB_JS, explain, friendly_errors, model_choices, static_js
 
 EXAMPLES = [
     ["The animal didn't cross the street because it was too tired.", "minilm"],
@@ -94,13 +94,7 @@ def bertviz_when_opened(last_run, view: str):
 
 
 # After a run: if the bertviz tab is the one on screen, redraw it for the new sentence.
-REDRAW_BERTVIZ_IF_OPEN_JS = """() => {
-  const v = document.querySelector('#bertviz-view');
-  if (!v || v.offsetParent === null) return [];
-  const b = document.querySelector('#bertviz-draw');
-  if (b) b.click();
-  return [];
-}"""
+REDRAW_BERTVIZ_IF_OPEN_JS = static_js("bertviz_redraw.js")
 
 
 @friendly_errors

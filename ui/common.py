@@ -1,9 +1,11 @@
-"""What every tab shares: the offline theme, CSS, and turning bad input into clear messages."""
+"""What every tab shares: the offline theme, the page's JS and CSS (real files in ui/static/), and
+turning bad input into clear messages."""
 
 from __future__ import annotations
 
 import functools
 import logging
+from pathlib import Path
 
 import gradio as gr
 
@@ -34,141 +36,21 @@ THEME = gr.themes.Soft(
     body_text_color_subdued="*neutral_600",
 )
 
-CSS = """
-.chips {display:flex;flex-wrap:wrap;gap:4px;margin:4px 0}
-.tok {padding:2px 6px;border-radius:6px;font-family:ui-monospace,monospace;font-size:14px;color:#111}
-.tok sub {color:#555;margin-left:3px;font-size:10px}
-.caption {color:var(--body-text-color-subdued);font-size:13px;margin:4px 0}
-.warn {color:#b45309;font-weight:600}
-.explain {font-size:15px}
-table.compare td, table.compare th {padding:4px 8px;border-bottom:1px solid #ddd;vertical-align:top}
-.fv-controls {display:flex;flex-wrap:wrap;gap:8px 18px;align-items:center;margin:6px 0}
-.fv-ctl {display:flex;flex-wrap:wrap;gap:6px;align-items:center}
-.fv-frames {max-width:100%;overflow-x:auto}
-.sr-only {position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0}
-.fv-note {overflow-wrap:anywhere}
-.fv-ctl label {font-weight:600}
-.fv-ctl input[type=range] {width:min(320px,60vw)}
-.fv-ctl output {min-width:2.5em;font-variant-numeric:tabular-nums;font-weight:600}
-.fv-note {color:var(--body-text-color-subdued);font-size:13px}
-.fv-play {padding:2px 10px;border:1px solid var(--border-color-primary);border-radius:6px}
-.fv-frames figure.fv-fig {display:inline-block;margin:4px 8px 4px 0;text-align:center;vertical-align:top}
-.fv-frames figcaption {font-size:14px}
-.fv-row {font-size:14px}
-table.fv-bars {border-collapse:collapse;width:100%;max-width:520px}
-table.fv-bars th {text-align:right;font-weight:normal;padding:1px 6px;white-space:pre;font-family:ui-monospace,monospace}
-table.fv-bars td {padding:1px 4px}
-table.fv-bars caption {font-weight:600;text-align:left}
-.fv-bar {display:inline-block;height:14px;background:#0072b2;border-radius:2px;vertical-align:middle}
-.fv-hi .fv-bar {background:#d55e00}
-.fv-mute .fv-bar {background:#bbbbbb}
-.fv-mute th, .fv-mute .fv-num {color:#595959}
-.t2i-row {display:flex;flex-wrap:wrap;gap:6px;align-items:flex-start}
-.t2i-words {display:flex;flex-wrap:wrap;gap:4px}
-.t2i-ov {position:relative;display:inline-block;line-height:0}
-.t2i-ov img.t2i-heat {position:absolute;left:0;top:0;opacity:0.65}
-.t2i-block {max-width:300px}
-.t2i-pick {position:relative;display:inline-block;line-height:0;cursor:crosshair}
-.t2i-box {position:absolute;outline:3px solid #fff;box-shadow:0 0 0 5px #d55e00;pointer-events:none}
-.fv-num {font-variant-numeric:tabular-nums;width:4.5em}
-img.fv-px {image-rendering:pixelated;height:auto}
-#noising-input img {min-width:min(224px,100%);min-height:224px;object-fit:contain;image-rendering:pixelated}
-"""
+# The page's JS and CSS are real files in ui/static/ (linted in CI by tests/test_static_files.py).
+STATIC = Path(__file__).with_name("static")
 
-# Frame switching for explainers.frames.scrubber: runs in the browser, no server call.
-# One delegated listener on the component's root survives every re-render of its HTML.
-SCRUB_JS = """
-const show = (box) => {
-  const ranges = [...box.querySelectorAll('input[data-scrub]')];
-  const key = ranges.map(r => r.value).join('-');
-  ranges.forEach(r => {
-    const shown = r.dataset.values ? r.dataset.values.split(',')[r.value - r.min] : r.value;
-    r.setAttribute('aria-valuetext', r.dataset.label + ' ' + shown);
-    const out = r.parentElement.querySelector('output');
-    if (out) out.textContent = shown;
-  });
-  box.querySelectorAll('[data-frame]').forEach(f => {
-    f.hidden = f.dataset.frame !== key;
-    if (!f.hidden) f.querySelectorAll('img[data-sheet-ref]').forEach(img => cut(box, img));
-  });
-};
-// A hidden frame's pictures travel packed in shared sheets (explainers.frames.sprite_sheets):
-// the first time a frame is shown, each of its pictures is cut out of its sheet with a canvas.
-const cut = (box, img) => {
-  const sheet = box.querySelector('img[data-sheet="' + img.dataset.sheetRef + '"]');
-  if (!sheet) return;
-  if (!sheet.complete || !sheet.naturalWidth) {
-    sheet.addEventListener('load', () => cut(box, img), {once: true});
-    return;
-  }
-  const w = +sheet.dataset.tw, h = +sheet.dataset.th, cols = +sheet.dataset.cols, k = +img.dataset.tile;
-  const c = document.createElement('canvas');
-  c.width = w; c.height = h;
-  c.getContext('2d').drawImage(sheet, (k % cols) * w, Math.floor(k / cols) * h, w, h, 0, 0, w, h);
-  img.src = c.toDataURL('image/png');
-  img.removeAttribute('data-sheet-ref');
-};
-// "Save PNG": the frame on screen (its pictures at their shown size, crisp pixels, captions below,
-// the slider positions on top) drawn on a canvas and downloaded. Everything is already in the page.
-const savePng = (box) => {
-  const frame = box.querySelector('[data-frame]:not([hidden])');
-  const imgs = frame ? [...frame.querySelectorAll('img')].filter(i => i.offsetParent !== null && i.naturalWidth) : [];
-  if (!imgs.length) return;
-  const title = [...box.querySelectorAll('input[data-scrub]')].map(r => r.getAttribute('aria-valuetext')).join(', ');
-  const pad = 8, capH = 16, maxW = 1600;
-  let x = pad, y = pad + 20, rowH = 0, width = 0;
-  const spots = imgs.map(img => {
-    const w = Math.round(img.getBoundingClientRect().width), h = Math.round(img.getBoundingClientRect().height);
-    if (x + w > maxW && x > pad) { x = pad; y += rowH + capH + pad; rowH = 0; }
-    const fig = img.closest('figure'), cap = fig ? (fig.querySelector('figcaption') || {}).textContent || '' : '';
-    const spot = {img, x, y, w, h, cap: cap.trim()};
-    x += w + pad; rowH = Math.max(rowH, h); width = Math.max(width, x);
-    return spot;
-  });
-  const c = document.createElement('canvas');
-  c.width = width; c.height = y + rowH + capH + pad;
-  const g = c.getContext('2d');
-  g.fillStyle = '#fff'; g.fillRect(0, 0, c.width, c.height);
-  g.imageSmoothingEnabled = false;
-  g.fillStyle = '#111'; g.font = '14px sans-serif'; g.fillText(title, pad, pad + 12);
-  g.font = '11px sans-serif';
-  spots.forEach(s => { g.drawImage(s.img, s.x, s.y, s.w, s.h); g.fillText(s.cap.slice(0, 60), s.x, s.y + s.h + 12, s.w + pad); });
-  const name = (title || 'view').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') + '.png';
-  c.toBlob(blob => {
-    const a = document.createElement('a');
-    a.href = URL.createObjectURL(blob); a.download = name; document.body.appendChild(a); a.click();
-    setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
-  }, 'image/png');
-};
-element.addEventListener('input', (e) => {
-  const r = e.target.closest ? e.target.closest('input[data-scrub]') : null;
-  if (r) show(r.closest('[data-scrubber]'));
-});
-element.addEventListener('click', (e) => {
-  const pick = e.target.closest ? e.target.closest('img[data-pick]') : null;
-  if (pick) {  // click a grid image to choose a cell: sets slider number data-pick to row * grid + col
-    const box = pick.closest('[data-scrubber]'), g = +pick.dataset.grid, rect = pick.getBoundingClientRect();
-    const col = Math.min(g - 1, Math.floor((e.clientX - rect.left) / rect.width * g));
-    const row = Math.min(g - 1, Math.floor((e.clientY - rect.top) / rect.height * g));
-    const r = box.querySelectorAll('input[data-scrub]')[+pick.dataset.pick];
-    if (r) { r.value = row * g + col; show(box); }
-    return;
-  }
-  const save = e.target.closest ? e.target.closest('[data-save]') : null;
-  if (save) { savePng(save.closest('[data-scrubber]')); return; }
-  const b = e.target.closest ? e.target.closest('[data-play]') : null;
-  if (!b) return;
-  const box = b.closest('[data-scrubber]');
-  const r = box.querySelector('input[data-scrub]');
-  if (box._timer) { clearInterval(box._timer); box._timer = null; b.textContent = '\u25B6 Play'; return; }
-  if (+r.value >= +r.max) r.value = r.min;
-  b.textContent = '\u23F8 Pause';
-  box._timer = setInterval(() => {
-    if (!box.isConnected || +r.value >= +r.max) { clearInterval(box._timer); box._timer = null; b.textContent = '\u25B6 Play'; return; }
-    r.value = +r.value + 1; show(box);
-  }, 120);
-});
-"""
+# The page's own styles, served with launch(css_paths=[CSS_PATH]) (app.launch_kwargs).
+CSS_PATH = STATIC / "page.css"
+
+
+def static_js(name: str) -> str:
+    """The text of ui/static/<name>: a component's js_on_load or an event's js, which Gradio takes as
+    a string. Read once, at import."""
+    return (STATIC / name).read_text(encoding="utf-8")
+
+
+# Frame switching for explainers.frames.scrubber, in the browser (the js_on_load of a scrubber view).
+SCRUB_JS = static_js("scrubber.js")
 
 
 def scrub_view(label: str, **kw) -> gr.HTML:

@@ -10,7 +10,7 @@ import gradio as gr
 
 from explainers.lesson import STEPS, parse_step, step
 from explainers.lesson_views import handout_file, render, reveal_text
-from ui.common import SCRUB_JS, friendly_errors
+from ui.common import SCRUB_JS, friendly_errors, static_js
 
 TAB_IDS = ("attention", "next_token", "noising", "denoising", "text_to_image", "vision", "compare", "lesson")
 CHOICES = [(f"{i}. {s.title}", i) for i, s in enumerate(STEPS, start=1)]
@@ -22,16 +22,8 @@ live view and explains why. Teachers: every step has its own link (`?lesson=4`) 
 """
 
 # Writes ?lesson=N into the address bar (no server call) so the page can be shared or reloaded.
-URL_JS = """(n) => { const u = new URL(window.location.href); u.searchParams.delete('tab');
-u.searchParams.set('lesson', n); window.history.replaceState(null, '', u); return []; }"""
-COPY_JS = """(n) => { const u = new URL(window.location.href); u.searchParams.delete('tab');
-u.searchParams.set('lesson', n); window.history.replaceState(null, '', u);
-const done = document.querySelector('#lesson-copied');
-const say = (t) => { if (done) done.textContent = t; };
-if (navigator.clipboard && window.isSecureContext) {
-  navigator.clipboard.writeText(u.toString()).then(() => say('Link copied: ' + u), () => say('Copy this link: ' + u));
-} else { say('Copy this link: ' + u); }
-return []; }"""
+URL_JS = static_js("lesson_link.js")
+COPY_JS = static_js("lesson_copy_link.js")  # the same, then copies the link
 
 
 @dataclass

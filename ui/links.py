@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import gradio as gr
 
-from ui.common import MODEL_EVENTS
+from ui.common import MODEL_EVENTS, static_js
 
 RESERVED = {"view", "ui", "deep_link", "__theme"}  # gradio's own query keys: never ours
 PAGE_KEYS = {"tab", "lesson"}
@@ -124,32 +124,8 @@ def read_params(params: dict, links: list[TabLink], tab: str | None) -> tuple[di
 
 # After the linked run: move every visible slider named in the URL (value clamped to its range;
 # for a slider over listed values such as t = 0, 10, ..., the nearest one).
-SLIDERS_FROM_URL_JS = """() => {
-  const q = new URLSearchParams(window.location.search);
-  if (!q.get('tab')) return [];
-  const apply = (tries) => {
-    const ranges = [...document.querySelectorAll('input[data-scrub]')].filter(r => r.offsetParent !== null);
-    let moved = 0;
-    ranges.forEach(r => {
-      const key = r.dataset.label.toLowerCase().replace(/ /g, '_');
-      if (!q.has(key) || isNaN(+q.get(key))) return;
-      const want = +q.get(key);
-      let pos = want;
-      if (r.dataset.values) {
-        const vals = r.dataset.values.split(',').map(Number);
-        let best = 0;
-        vals.forEach((v, i) => { if (Math.abs(v - want) < Math.abs(vals[best] - want)) best = i; });
-        pos = +r.min + best;
-      }
-      r.value = Math.max(+r.min, Math.min(+r.max, Math.round(pos)));
-      r.dispatchEvent(new Event('input', {bubbles: true}));
-      moved++;
-    });
-    if (!moved && tries > 0) setTimeout(() => apply(tries - 1), 200);
-  };
-  apply(15);
-  return [];
-}"""
+SLIDERS_FROM_URL_JS = static_js("sliders_from_url.js")
+COPY_LINK_JS = static_js("copy_link.js")  # 'Copy link to this view' (copy_button)
 
 
 def wire(blocks: gr.Blocks, on_load_page: Callable, page_outputs: list, note: gr.Markdown) -> gr.events.Dependency:
@@ -208,30 +184,7 @@ def copy_button(tab: str, inputs: dict[str, gr.components.Component]) -> gr.Butt
     written as a link (in the browser; shown in full where the clipboard is not allowed)."""
     btn = gr.Button("Copy link to this view", size="sm", elem_id=f"copy-link-{tab}", elem_classes="copy-link")
     gr.HTML(f"<span id='copy-link-{tab}-status' class='caption' aria-live='polite'></span>")
-    keys = json.dumps(list(inputs))
-    js = f"""(...vals) => {{
-  const keys = {keys};
-  const u = new URL(window.location.origin + window.location.pathname);
-  u.searchParams.set('tab', {json.dumps(tab)});
-  keys.forEach((k, i) => {{ if (vals[i] !== null && vals[i] !== undefined && typeof vals[i] !== 'object')
-    u.searchParams.set(k, vals[i]); }});
-  const btn = document.getElementById({json.dumps(f"copy-link-{tab}")});
-  const panel = btn ? (btn.closest('[role=tabpanel]') || btn.closest('.tabitem') || document) : document;
-  const seen = new Set();
-  panel.querySelectorAll('input[data-scrub]').forEach(r => {{
-    if (r.offsetParent === null) return;
-    const key = r.dataset.label.toLowerCase().replace(/ /g, '_');
-    if (seen.has(key)) return;
-    seen.add(key);
-    u.searchParams.set(key, r.dataset.values ? r.dataset.values.split(',')[r.value - r.min] : r.value);
-  }});
-  window.history.replaceState(null, '', u);
-  const out = document.getElementById({json.dumps(f"copy-link-{tab}-status")});
-  const say = (t) => {{ if (out) out.textContent = t; }};
-  if (navigator.clipboard && window.isSecureContext) {{
-    navigator.clipboard.writeText(u.toString()).then(() => say('Link copied: ' + u), () => say('Copy this link: ' + u));
-  }} else {{ say('Copy this link: ' + u); }}
-  return [];
-}}"""
+    # ui/static/copy_link.js is a function of (keys, tab, vals); this button calls it with its own.
+    js = f"(...vals) => ({COPY_LINK_JS})({json.dumps(list(inputs))}, {json.dumps(tab)}, vals)"
     btn.click(None, list(inputs.values()), None, js=js)
     return btn
