@@ -119,6 +119,9 @@ def main(argv=None) -> None:
         full_ms = (time.perf_counter() - t) / reps / len(x) * 1000
     out = Path(args.out)
     tiny.save_pretrained(out)
+    cfg = json.loads((out / "config.json").read_text())
+    cfg.pop("block_out_channels", None)  # a key AutoencoderTiny writes but does not accept back (a warning at load)
+    (out / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
     figures = dict(
         what="tiny-t2i preview decoder (AutoencoderTiny's decoder) fitted to the full VAE decoder's output",
         training_latents=len(train_lat), training_steps=args.steps, held_out_latents=len(test_lat),
