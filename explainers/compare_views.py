@@ -23,8 +23,9 @@ STATIC_ROWS = [  # (aspect, transformers, diffusion, which live row backs it up)
      "What one pass produces"),
     ("Training data", "Text corpora, code (here: 35 Shakespeare plays)", "Image datasets (here: 5,000 MNIST digits)", None),
     ("Strengths", "Context understanding, reasoning, structured output", "High-quality visual generation", None),
-    ("Limitations", "Attention cost grows with the square of the context; hallucination",
-     "Slow generation (many passes); less control over fine details; prompt sensitivity", "Total time"),
+    ("Limitations", "Attention over a whole sequence grows with the square of its length (Attention cost, below); "
+     "hallucination", "Slow generation (many passes); less control over fine details; prompt sensitivity",
+     "Total time"),
     ("Key papers", "Attention Is All You Need (Vaswani et al., 2017)",
      "Denoising Diffusion Probabilistic Models (Ho et al., 2020); latent diffusion (Rombach et al., 2022)", None),
     ("Example systems", "GPT-4, Claude, Gemini, LLaMA", "DALL-E, Midjourney, Stable Diffusion", None),

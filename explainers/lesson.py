@@ -110,8 +110,9 @@ STEPS: tuple[LessonStep, ...] = (
         ("1: it writes the whole answer at once", "20: one pass per new token", "400: twenty passes per token"),
         1,
         "Generation is autoregressive: pass k produces token k, which is needed before pass k + 1 can start. A KV "
-        "cache saves re-reading the earlier tokens, not passes. Longer contexts also cost more per pass, because "
-        "attention compares every pair of tokens: its cost grows with the square of the length.",
+        "cache saves re-reading the earlier tokens, not passes. Longer contexts also cost more: with the cache, each "
+        "new token's pass compares it with every earlier token, so one pass grows in proportion to the length, "
+        "and the whole sequence (the sum of those passes) grows with its square.",
         "generation_view", "next_token"),
     LessonStep(
         "Diffusion starts with noise: the forward process",

@@ -174,6 +174,17 @@ def patches_view(r: TextToImageResult, max_steps: int = 26) -> str:
     return f'<div class="t2i-row">{frames.scrubber(axes, items)}{final}</div>'
 
 
+def summary(r: TextToImageResult) -> str:
+    """One sentence on what the run drew and what it cost (Markdown)."""
+    what = f"**{r.prompt!r}**" if r.prompt else "**no prompt** (unconditional: the model draws anything it learned)"
+    neg = f", negative prompt {r.negative_prompt!r}" if r.negative_prompt else ""
+    n = len(r.images)
+    return (f"Drew {what}{neg}: {r.steps} steps, guidance {r.guidance:g}, "
+            f"{'seed ' + str(r.seed) if n == 1 else f'seeds {r.seed} to {r.seed + n - 1}'}. "
+            f"{r.steps} denoiser passes, each on a batch of {2 * n} (with and without the prompt), "
+            f"then the decoder: {r.seconds:.1f} s.")
+
+
 def step_data(r: TextToImageResult, step: object) -> dict:
     """One step of a run as data for API clients: images as PNG data URIs, the per-token
     cross-attention as nested lists (tokens x h x w), the latent."""

@@ -316,3 +316,16 @@ def test_browser_step_slider_scrubs_without_the_server(app_url):
         assert [u for u in requests[n:] if "/gradio_api/" in u] == []  # scrubbing made no server call
         assert all(u.startswith(app_url.rstrip("/")) or u.startswith(("data:", "blob:")) for u in requests)
         b.close()
+
+
+def test_the_first_answer_at_the_page_defaults_stays_small():
+    """What a student's Generate sends (summary, tokens, gallery, the step view) at the page's defaults:
+    the heavy sub-views are not part of it (they come when opened)."""
+    from explainers import t2i_spec as spec
+    from ui import text_to_image as tab
+
+    s, r = tab.settings_and_run("a red 7 on a blue background", "", spec.DEFAULT_STEPS, spec.DEFAULT_GUIDANCE, 0,
+                       spec.DEFAULT_IMAGES, spec.DEFAULT_MODEL)
+    first = tab.rendered_views(s, r, False, tab.FIRST)
+    assert sum(len(v) for v in first) < 600 * 1024
+    assert tab.rendered_views(s, r, False, tab.FIRST) == first  # a second request gets the stored views

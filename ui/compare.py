@@ -127,7 +127,7 @@ def build(demo: gr.Blocks) -> None:
     gr.Markdown("### The cost of attention\nEvery token scores every other token, so attention work grows with the "
                 "*square* of the length, while the rest of the network grows linearly. The KV cache (above, dashed "
                 "line vs solid) avoids recomputing old tokens, but each new token still attends to all of them.")
-    cost_btn = gr.Button("Measure attention cost from 16 to 1,024 tokens (about a minute)")
+    cost_btn = gr.Button("Measure attention cost from 16 to 1,024 tokens")
     cost_plot = gr.HTML(elem_id="attention-cost")
     cost_table = gr.Markdown()
 

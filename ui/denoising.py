@@ -67,7 +67,7 @@ def _summary(r: denoising.DenoiseResult, asked_guidance: float) -> str:
              f"{r.similarities[r.label]:.2f})")
     if r.guidance == 0:
         return (f"**Guidance 0: the label is ignored.** {match}, but guidance 0 means the model drew without the "
-                f"label, so the picture is whatever digit the noise led to (not necessarily a {r.label}). {how}")
+                f"label, so the picture is whatever digit the noise led to (not necessarily the digit {r.label}). {how}")
     return f"**Drawing {diffusion_views.drawn_phrase(r)}**: {match}. {how}"
 
 

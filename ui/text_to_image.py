@@ -50,25 +50,15 @@ white"); ask for a combination it never saw in training (a purple 5: see the mod
 """
 
 
-def _summary(r: t2i.TextToImageResult) -> str:
-    what = f"**{r.prompt!r}**" if r.prompt else "**no prompt** (unconditional: the model draws anything it learned)"
-    neg = f", negative prompt {r.negative_prompt!r}" if r.negative_prompt else ""
-    n = len(r.images)
-    return (f"Drew {what}{neg}: {r.steps} steps, guidance {r.guidance:g}, "
-            f"{'seed ' + str(r.seed) if n == 1 else f'seeds {r.seed} to {r.seed + n - 1}'}. "
-            f"{r.steps} denoiser passes, each on a batch of {2 * n} (with and without the prompt), "
-            f"then one decode: {r.seconds:.1f} s.")
-
-
-def _result(prompt, negative, steps, guidance, seed, n_images, model, progress=None):
+def settings_and_run(prompt, negative, steps, guidance, seed, n_images, model, progress=None):
     """Validated settings and their run (from the store, or computed once)."""
     s = t2i.validate(prompt, steps, guidance, seed, negative, model, n_images)
     return s, t2i.run(s, progress)
 
 
-def _views(s, r, show_special: bool, names: tuple[str, ...]) -> list[str]:
+def rendered_views(s, r, show_special: bool, names: tuple[str, ...]) -> list[str]:
     skip = not show_special
-    renders = {"summary": lambda: _summary(r), "tokens": lambda: views.tokens_html(r), "gallery": lambda: views.gallery(r),
+    renders = {"summary": lambda: views.summary(r), "tokens": lambda: views.tokens_html(r), "gallery": lambda: views.gallery(r),
                "steps": lambda: views.step_view(r, skip), "words": lambda: views.words_view(r, skip),
                "patches": lambda: views.patches_view(r)}
     return [STORE.view("text_to_image", name, (s, skip), renders[name]) for name in names]
@@ -81,32 +71,32 @@ FIRST = ("summary", "tokens", "gallery", "steps")  # what the first answer carri
 def run(prompt, negative, steps, guidance, seed, n_images, model, show_special, progress=gr.Progress()):
     if msg := t2i_sd.time_warning(model, steps, n_images):  # a Hub Stable Diffusion model on a CPU
         gr.Warning(msg)
-    s, r = _result(prompt, negative, steps, guidance, seed, n_images, model,
+    s, r = settings_and_run(prompt, negative, steps, guidance, seed, n_images, model,
                    progress=step_progress(progress, "denoising", "steps"))
-    return (*_views(s, r, show_special, FIRST), "", "")  # the sub-views: emptied, filled when open
+    return (*rendered_views(s, r, show_special, FIRST), "", "")  # the sub-views: emptied, filled when open
 
 
 @friendly_errors
 def run_with_subviews(prompt, negative, steps, guidance, seed, n_images, model, show_special,
                       progress=gr.Progress()):
     """A link that sets a sub-view's slider (layer, head, patch) opens with every view drawn."""
-    s, r = _result(prompt, negative, steps, guidance, seed, n_images, model,
+    s, r = settings_and_run(prompt, negative, steps, guidance, seed, n_images, model,
                    progress=step_progress(progress, "denoising", "steps"))
-    return tuple(_views(s, r, show_special, (*FIRST, "words", "patches")))
+    return tuple(rendered_views(s, r, show_special, (*FIRST, "words", "patches")))
 
 
 @friendly_errors
 def words(prompt, negative, steps, guidance, seed, n_images, model, show_special):
     """Each word's map summed over the run, per layer and head (the run from the store)."""
-    s, r = _result(prompt, negative, steps, guidance, seed, n_images, model)
-    return _views(s, r, show_special, ("words",))[0]
+    s, r = settings_and_run(prompt, negative, steps, guidance, seed, n_images, model)
+    return rendered_views(s, r, show_special, ("words",))[0]
 
 
 @friendly_errors
 def patches(prompt, negative, steps, guidance, seed, n_images, model, show_special):
     """Where each latent patch looks at each step (the run from the store)."""
-    s, r = _result(prompt, negative, steps, guidance, seed, n_images, model)
-    return _views(s, r, show_special, ("patches",))[0]
+    s, r = settings_and_run(prompt, negative, steps, guidance, seed, n_images, model)
+    return rendered_views(s, r, show_special, ("patches",))[0]
 
 
 def _when_open(fn):
@@ -183,7 +173,9 @@ def build(demo: gr.Blocks) -> None:
     with gr.Accordion("Self-attention between patches", open=False) as patches_section:
         gr.Markdown("Pick a patch (slider, or click the map): where does it look?")
         patches_view = scrub_view("Patch self-attention", elem_id="t2i-patches")
-    words_open, patches_open = gr.State(False), gr.State(False)
+    # whether each section is open (a run refreshes only open ones). Hidden components, not gr.State:
+    # a State keeps a heartbeat connection open for the page's whole life (never network-idle).
+    words_open, patches_open = gr.Checkbox(False, visible=False), gr.Checkbox(False, visible=False)
 
     with gr.Accordion("Change one word (same seed)", open=False):
         other = gr.Textbox(label="Second prompt", value="a blue 7 on a red background")
