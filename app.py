@@ -16,7 +16,7 @@ import os
 
 import gradio as gr
 
-from store import warm_up
+from store import stats, warm_up
 from ui import attention, compare, denoising, lesson, next_token, noising, sessions, text_to_image, vision
 from ui.common import CSS_PATH, THEME
 
@@ -56,6 +56,7 @@ def build() -> gr.Blocks:
             with gr.Tab("Lesson", id="lesson"):  # a guided walk through the article, step by step
                 lesson_ui = lesson.build(blocks)
         lesson.wire_links(blocks, tabs, lesson_ui, link_note)  # ?tab=<id> and ?lesson=N
+        gr.api(stats, api_name="store_stats")  # bytes the run store holds, of its budget (EXPLAINER_CACHE_MB)
     blocks.queue(default_concurrency_limit=2, max_size=128)
     return blocks
 

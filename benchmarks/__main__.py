@@ -408,14 +408,20 @@ def bench_click(s: Server, runs: int = 5) -> dict:
 
 
 def bench_memory(s: Server, total: int = 500) -> dict:
-    rss = {0: s.rss_mb()}
+    """Server memory over `total` mixed requests, and what the run store holds (its budget bounds it)."""
+    rss, store = {0: s.rss_mb()}, {}
     cheap = ["attention", "next_token"]
     for i in range(1, total + 1):
-        api = cheap[i % 2] if i % 25 else "generate"
-        s.call(api, *varied(api, i))
+        if i % 20 == 7:  # every tab: text to image at the page's defaults, a new seed each time
+            s.call("text_to_image", "a red 7 on a blue background", "", 25, 3.0, 5000 + i, 4, "tiny-t2i", False)
+        else:
+            api = "denoise" if i % 20 == 13 else cheap[i % 2] if i % 25 else "generate"
+            s.call(api, *varied(api, i))
         if i % 100 == 0:
             rss[i] = s.rss_mb()
-    return dict(rss_mb=rss, growth_last_300_mb=rss[total] - rss[200])
+            store[i] = round(s.call("store_stats")["used_bytes"] / 2**20, 1)
+    return dict(rss_mb=rss, store_mb=store, store_budget_mb=s.call("store_stats")["budget_bytes"] / 2**20,
+                growth_last_300_mb=rss[total] - rss[total - 300])
 
 
 OUT = RESULTS / f"benchmarks-{time.strftime('%Y%m%d-%H%M%S')}.json"

@@ -216,6 +216,10 @@ class Memory:
             for full in [k for k in self._items if namespace is None or k[0] == namespace]:
                 self._drop(full)
 
+    def entries(self) -> int:
+        with self._lock:
+            return len(self._items)
+
     def count(self, namespace: str) -> int:
         with self._lock:
             return len(self._per_ns.get(namespace, ()))

@@ -164,6 +164,13 @@ _cache_lock = threading.Lock()
 load_count = 0  # how many times a model was actually read from disk (tests count this)
 
 
+# transformers and diffusers load through process-wide switches (weight-init patches, meta-device
+# contexts, tied-weight bookkeeping): two different models loading at once in two threads (the
+# warm-up and a first request) left tiny-gpt's tied output layer uninitialised, and every
+# next-token request then failed on NaN probabilities. Loading is rare and CPU-bound: one at a time.
+_loading = threading.RLock()
+
+
 def load(key: str, checkpoint: str | None = None) -> Bundle:
     """The loaded model bundle for a registry key (cached; at most MAX_CACHED bundles kept).
 
@@ -189,7 +196,8 @@ def load(key: str, checkpoint: str | None = None) -> Bundle:
                                    "and the Hub cannot be reached (or HF_HUB_OFFLINE is set). "
                                    "The embedded models keep working.")
         try:
-            bundle = _load_uncached(s, checkpoint)
+            with _loading:  # one load at a time, whatever the key (see _loading)
+                bundle = _load_uncached(s, checkpoint)
         except Exception as e:  # noqa: BLE001 - a broken download or config must not take the app down
             if s.source == "hub":
                 raise ModelUnavailable(f"Could not load {key!r} from the Hub: {type(e).__name__}: {str(e)[:200]}") from e

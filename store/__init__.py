@@ -52,6 +52,11 @@ class RunStore:
 STORE = RunStore(MEMORY)
 
 
+def stats() -> dict:
+    """What the store holds now: bytes used of its budget, and entries (an API endpoint: `store_stats`)."""
+    return dict(used_bytes=MEMORY.used, budget_bytes=MEMORY.budget, entries=MEMORY.entries())
+
+
 def warm_up() -> threading.Thread:
     """Load the embedded models in a background thread, so the page is up before any model is."""
     t = threading.Thread(target=catalog.warm, name="warm-models", daemon=True)

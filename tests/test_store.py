@@ -124,3 +124,21 @@ def test_a_failed_computation_is_not_stored_and_waiters_retry():
         with pytest.raises(RuntimeError):
             first.result()
         assert second.result() == "ok"
+
+
+def test_models_loading_at_the_same_time_load_whole():
+    """The warm-up thread and a first request load different models at once: tiny-gpt's output layer
+    (tied to its token embeddings) must come out tied, not left uninitialised."""
+    import torch
+
+    import models
+    from models.catalog import clear_cache
+
+    clear_cache()
+    with ThreadPoolExecutor(3) as ex:
+        bundles = dict(zip(("tiny-gpt", "minilm", "tiny-t2i"), ex.map(models.load, ("tiny-gpt", "minilm", "tiny-t2i"))))
+    gpt = bundles["tiny-gpt"].model
+    assert torch.equal(gpt.lm_head.weight, gpt.transformer.wte.weight)
+    with torch.inference_mode():
+        logits = gpt(torch.tensor([[1, 2, 3]])).logits
+    assert torch.isfinite(logits).all()
