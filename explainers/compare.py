@@ -121,17 +121,24 @@ def _unet_run(label: int | None, steps: int, seed: int, count_flops: bool, guida
     return bundle, final, traj, seconds, c
 
 
+RACE_TOKENS, RACE_STEPS, MAX_SEED = (1, 100), (10, 100), 2**31 - 1  # the race's limits (the tab's sliders use them)
+
+
+def check_race(text_prompt: object, image_prompt: object, new_tokens: object, steps: object, seed: object) -> tuple:
+    """The race's settings validated (an InputError says what to change), normalised."""
+    return (clean_text(text_prompt, "text prompt", max_chars=500), clean_text(image_prompt, "image prompt", max_chars=300),
+            check_number(new_tokens, "new tokens", *RACE_TOKENS, integer=True),
+            check_number(steps, "diffusion steps", *RACE_STEPS, integer=True),
+            check_number(seed, "seed", 0, MAX_SEED, integer=True))
+
+
 @memoize(maxsize=8)
 def race(text_prompt: str = "ROMEO:", image_prompt: str = "a handwritten 5", new_tokens: int = 20, steps: int = 20,
          seed: int = 0) -> RaceResult:
     """Both families from a short prompt, every forward pass timed and FLOP-counted."""
     from explainers.denoising import prompt_to_label
 
-    text_prompt = clean_text(text_prompt, "text prompt", max_chars=500)
-    image_prompt = clean_text(image_prompt, "image prompt", max_chars=300)
-    new_tokens = check_number(new_tokens, "new tokens", 1, 100, integer=True)
-    steps = check_number(steps, "diffusion steps", 10, 100, integer=True)
-    seed = check_number(seed, "seed", 0, 2**31 - 1, integer=True)
+    text_prompt, image_prompt, new_tokens, steps, seed = check_race(text_prompt, image_prompt, new_tokens, steps, seed)
     label, _ = prompt_to_label(image_prompt)
 
     # Timed runs (no FLOP counting: its bookkeeping would distort the times) ...

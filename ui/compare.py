@@ -7,7 +7,7 @@ import gradio as gr
 
 from explainers import compare, compare_views, three_jobs, three_jobs_views
 from explainers.frames import rgb_uri
-from explainers.text_input import check_number, clean_text
+from explainers.text_input import check_number
 from ui import links
 from ui.common import MODEL_EVENTS, explain, friendly_errors, scrub_view
 
@@ -49,11 +49,7 @@ prompt. Press the button to run one forward pass of each and measure it.
 @friendly_errors
 def check_race(text_prompt: str, image_prompt: str, new_tokens: int, steps: int, seed: int) -> None:
     """Refuse bad input before anything runs: the message shows once and the last views stay."""
-    clean_text(text_prompt, "text prompt", max_chars=500)
-    clean_text(image_prompt, "image prompt", max_chars=300)
-    check_number(new_tokens, "new tokens", 1, 100, integer=True)
-    check_number(steps, "diffusion steps", 10, 100, integer=True)
-    check_number(seed, "seed", 0, 2**31 - 1, integer=True)
+    compare.check_race(text_prompt, image_prompt, new_tokens, steps, seed)
 
 
 @friendly_errors
