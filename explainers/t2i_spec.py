@@ -105,15 +105,21 @@ class TextToImageResult:
     seconds: float
 
 
-def word_maps(tokens: list[str], maps: np.ndarray, skip_special: bool = True) -> tuple[list[str], np.ndarray]:
-    """Merge word pieces ('pur', '##ple') into words: a word's map is the mean of its pieces' (DAAM).
-    maps: (..., L, h, w) -> (words, (..., W, h, w))."""
+def words_of(tokens: list[str], skip_special: bool = True) -> list[tuple[str, list[int]]]:
+    """Word pieces ('pur', '##ple') merged into the words the model read: [(word, token indices)]."""
     groups: list[tuple[str, list[int]]] = []
     for i, tok in enumerate(tokens):
         if tok.startswith("##") and groups:
             groups[-1] = (groups[-1][0] + tok[2:], groups[-1][1] + [i])
         elif not (skip_special and tok in SPECIAL):
             groups.append((tok, [i]))
+    return groups
+
+
+def word_maps(tokens: list[str], maps: np.ndarray, skip_special: bool = True) -> tuple[list[str], np.ndarray]:
+    """Merge word pieces into words: a word's map is the mean of its pieces' (DAAM).
+    maps: (..., L, h, w) -> (words, (..., W, h, w))."""
+    groups = words_of(tokens, skip_special)
     if not groups:
         return [], maps[..., :0, :, :]
     return [w for w, _ in groups], np.stack([maps[..., idx, :, :].mean(axis=-3) for _, idx in groups], axis=-3)

@@ -48,6 +48,7 @@ from explainers.t2i_spec import (  # noqa: F401 - the tab's constants, re-read f
     check_second_prompt,
     validate,
     word_maps,
+    words_of,
 )
 from explainers.text_input import check_number
 from models.errors import InputError
@@ -84,10 +85,11 @@ def pad_prompts(prompts: list[Prompt]) -> tuple[torch.Tensor, torch.Tensor]:
     return pad_states([p.states for p in prompts])
 
 
-def rare_words(text: str) -> list[str]:
-    words = [w.strip(".,;:!?'\"()").lower() for w in text.split()]
+def rare_words(tokens: list[str]) -> list[str]:
+    """Words the model read (within its token limit) that no training caption uses."""
     vocab = training_vocabulary()
-    return [w for w in dict.fromkeys(words) if w and w not in vocab]
+    words = [w.lower() for w, _ in words_of(tokens)]
+    return [w for w in dict.fromkeys(words) if any(c.isalnum() for c in w) and w not in vocab]
 
 
 def generate(prompt: str, steps: int = DEFAULT_STEPS, guidance: float = DEFAULT_GUIDANCE, seed: int = 0,
@@ -133,7 +135,7 @@ def compute(s: Settings, progress=None) -> TextToImageResult:
     selfa = torch.stack(out["self_"]).mean(dim=(1, 2))  # (steps, h*w, h*w)
     return TextToImageResult(
         model=s.model, prompt=s.prompt, negative_prompt=s.negative_prompt, steps=s.steps, guidance=s.guidance,
-        seed=s.seed, tokens=p.tokens, truncated=p.truncated, rare_words=rare_words(s.prompt),
+        seed=s.seed, tokens=p.tokens, truncated=p.truncated, rare_words=rare_words(p.tokens),
         image=images[0], images=images, latents=lat.numpy(), decoded=np.concatenate([pics[:k], images[:1]]),
         x0_decoded=x0_pics, x0_uncond=pics[k:2 * k], x0_cond=pics[2 * k:3 * k],
         cross_attention=cross.mean(dim=(1, 2)).numpy(), cross_attention_heads=cross.half().numpy(),

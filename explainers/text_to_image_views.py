@@ -17,9 +17,10 @@ import html
 import numpy as np
 
 from explainers import frames
-from explainers.t2i_spec import SPECIAL, TextToImageResult, word_maps
+from explainers.t2i_spec import SPECIAL, TextToImageResult, word_maps, words_of
 from explainers.text_input import check_number
 from explainers.text_to_image import Interpolation, LatentCosts
+from models.text_image_data import COLOURS, POSITIONS, SIZES
 
 IMG = 150  # display width of a 32x32 image (pixels are drawn crisp)
 MAP = 72  # display width of one word's 8x8 attention map
@@ -28,13 +29,13 @@ LATENT_RANGE = 3.0  # latents shown from -3 to +3 (unit variance by construction
 
 def tokens_html(r: TextToImageResult) -> str:
     rare = set(r.rare_words)
+    rare_tokens = {i for w, idx in words_of(r.tokens) if w.lower() in rare for i in idx}
     chips = []
     for i, tok in enumerate(r.tokens):
-        word = tok.removeprefix("##")
         style = "border:1px dashed #777;background:#f3f3f3" if tok in SPECIAL else "background:#dbeafe"
         mark = ""
-        if word.lower() in rare:
-            style, mark = "background:#fde68a", " (rare in training)"
+        if i in rare_tokens:
+            style, mark = "background:#fde68a", " (never in a training caption)"
         chips.append(f'<span role="listitem" class="tok" style="{style}" title="token {i}{mark}">{html.escape(tok)}<sub>{i}</sub></span>')
     note = []
     if r.truncated:
@@ -42,8 +43,11 @@ def tokens_html(r: TextToImageResult) -> str:
     if not r.prompt:
         note.append("Empty prompt: the model draws unconditionally (guidance has nothing to push towards).")
     if rare:
-        note.append("Yellow words never appeared in a training caption; the text encoder still gives them a vector "
-                    "that may sit close to words it knows: " + ", ".join(sorted(rare)) + ".")
+        quoted = ", ".join(f"'{w}'" for w in r.rare_words)
+        note.append(f"This model learned only digits (as figures or words), {len(COLOURS)} colours, {len(SIZES)} sizes "
+                    f"and {len(POSITIONS)} positions: {quoted} never appeared in a training caption, so "
+                    f"{'it means' if len(rare) == 1 else 'they mean'} nothing to it (marked yellow). The text "
+                    "encoder still gives every word a vector, which may sit close to a word it knows.")
     extra = "".join(f'<p class="caption">{html.escape(n)}</p>' for n in note)
     return (f'<div class="chips" role="list" aria-label="Prompt tokens">{"".join(chips)}</div>{extra}')
 
@@ -52,7 +56,7 @@ def _map_over(img_uri: str, heat: np.ndarray, vmax: float, caption: str, alt: st
               pics: frames.Pictures | None) -> str:
     """A word's map (one cell per latent patch, inferno) laid over the image in the browser: the image
     is sent once per frame, the map as a tiny tile, instead of one blended picture per word."""
-    base = frames.img_tag(img_uri, "", MAP)
+    base = frames.img_tag(img_uri, f"the image under the map of '{caption}'", MAP)
     over = frames.img_tag(frames.heat_uri(heat, 0.0, max(vmax, 1e-8), "inferno", pics), alt, MAP, cls="t2i-heat")
     return (f'<figure class="fv-fig" style="max-width:110px"><span class="t2i-ov">{base}{over}</span>'
             f'<figcaption>{html.escape(caption)}</figcaption></figure>')

@@ -4,6 +4,7 @@ seeded config-built model (fast) and on the shipped `tiny-t2i` (API, browser).""
 from __future__ import annotations
 
 import dataclasses
+import html
 import re
 
 import numpy as np
@@ -329,3 +330,16 @@ def test_the_first_answer_at_the_page_defaults_stays_small():
     first = tab.rendered_views(s, r, False, tab.FIRST)
     assert sum(len(v) for v in first) < 600 * 1024
     assert tab.rendered_views(s, r, False, tab.FIRST) == first  # a second request gets the stored views
+
+
+def test_words_it_never_learned_are_named_but_not_those_past_the_cut(tiny_model):
+    from explainers import text_to_image as t2i
+    from explainers import text_to_image_views as views
+
+    r = t2i.generate("a cat riding a bicycle", steps=2, model=tiny_model)
+    assert r.rare_words == ["cat", "riding", "bicycle"]
+    note = html.unescape(views.tokens_html(r))
+    assert "'cat', 'riding', 'bicycle' never appeared in a training caption" in note
+    assert "8 colours" in note and "3 sizes" in note and "5 positions" in note
+    r = t2i.generate("a red seven on a blue background " * 8 + "giraffe", steps=2, model=tiny_model)
+    assert r.truncated and "giraffe" not in r.rare_words  # the model never read it: no word about it
