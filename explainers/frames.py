@@ -91,6 +91,14 @@ def heat_uri(values: np.ndarray, vmin: float | None = None, vmax: float | None =
     return png_uri(_lut(cmap)[idx], pics)
 
 
+def colour_scale(cmap: str, low: str, high: str, width: int = 160) -> str:
+    """A colour bar for a map: the colormap from left to right, labelled at both ends."""
+    stops = ", ".join(f"rgb({r},{g},{b}) {k * 100 / 8:.0f}%" for k, (r, g, b) in enumerate(_lut(cmap)[::32].tolist() + [_lut(cmap)[-1].tolist()]))
+    return (f'<span class="fv-scale"><span>{html.escape(low)}</span><span aria-hidden="true" style="display:inline-block;'
+            f'width:{width}px;height:10px;background:linear-gradient(to right, {stops})"></span>'
+            f'<span>{html.escape(high)}</span></span>')
+
+
 def img_tag(uri: str, alt: str, width: int = 160, extra: str = "", cls: str = "") -> str:
     """A picture drawn from an array: crisp pixels (class fv-px, ui/common.py's CSS), height from its width."""
     return f'<img src="{uri}" alt="{html.escape(alt, quote=True)}" width="{width}" class="fv-px{" " + cls if cls else ""}" {extra}>'

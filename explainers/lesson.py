@@ -155,9 +155,9 @@ STEPS: tuple[LessonStep, ...] = (
         "For the prompt 'a red 3 on a blue background', which patches attend most to the word '3'?",
         ("Patches in the corners", "The patches where the digit's strokes appear", "Every patch equally"),
         1,
-        "Cross-attention maps show each word's influence over the image: the digit word lights up where the "
-        "strokes form, the colour words where their colour goes. Averaged over steps, layers and heads, they show "
-        "where each word was used.",
+        "A cross-attention map shows where each word is read, averaged over steps, layers and heads. The digit "
+        "word is read most where the strokes form. Whether the colour words are read where their colour lands is "
+        "a question for the model, not the textbook: the measured figures under the view answer it.",
         "text_to_image_view", "text_to_image"),
     LessonStep(
         "Latents: diffusing a smaller picture",

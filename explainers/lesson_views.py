@@ -22,6 +22,7 @@ import numpy as np
 from explainers import frames
 from explainers.compute import memoize
 from explainers.lesson import STEPS, step
+from explainers.t2i_spec import word_map_finding
 from models.errors import InputError
 
 log = logging.getLogger("explainer")
@@ -203,7 +204,8 @@ def text_to_image_view() -> LessonView:
 
     r = generate(T2I_PROMPT, 25, 4.0, 0, model="tiny-t2i")
     return LessonView(f"<p><b>Prompt:</b> {html.escape(T2I_PROMPT)}</p>{step_view(r)}{words_view(r)}",
-                      "25 steps, guidance 4, seed 0; the maps show each word's cross-attention.")
+                      "25 steps, guidance 4, seed 0; the maps show each word's cross-attention. "
+                      + word_map_finding("tiny-t2i"))
 
 
 def latents_view() -> LessonView:

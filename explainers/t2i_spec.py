@@ -7,7 +7,10 @@ and Hub Stable Diffusion (explainers/text_to_image_sd.py) validate with `validat
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -123,3 +126,35 @@ def word_maps(tokens: list[str], maps: np.ndarray, skip_special: bool = True) ->
     if not groups:
         return [], maps[..., :0, :, :]
     return [w for w, _ in groups], np.stack([maps[..., idx, :, :].mean(axis=-3) for _, idx in groups], axis=-3)
+
+
+WORD_MAPS_TABLE = "word_maps.json"  # measured by training/measure_word_maps.py, shipped with the model
+_KIND_PHRASES = {"digit": "the digit word", "digit colour": "the digit's colour word",
+                 "background colour": "the background's colour word", "background": "'background'",
+                 "a": "'a'", "on": "'on'"}
+
+
+@functools.lru_cache(maxsize=4)
+def word_map_table(model: str = DEFAULT_MODEL) -> dict | None:
+    """The shipped measurement of where each kind of word is read, or None (a Hub model, or not measured)."""
+    spec = models.spec(model)
+    path = Path(spec.path) / WORD_MAPS_TABLE if spec.source == "embedded" else None
+    return json.loads(path.read_text()) if path is not None and path.is_file() else None
+
+
+def word_map_finding(model: str = DEFAULT_MODEL) -> str:
+    """What the word maps show, in words, written from the measured table (empty when there is none)."""
+    t = word_map_table(model)
+    if not t:
+        return ""
+    r = t["ratio"]
+    parts = [f"{_KIND_PHRASES[k]} {v['median']:.1f}x" for k, v in r.items() if k in _KIND_PHRASES]
+    text = (f"Measured over {t['prompts']} prompts like '{t['template'].format(f='red', d=3, b='blue')}' (per unit of "
+            f"area, attention on the digit's strokes / on the background, median): {', '.join(parts)}. Above 1 a "
+            "word is read more on the digit, below 1 more on the background.")
+    bg = r.get("background colour")
+    if bg and bg["median"] > 1:
+        text += (f" The background's colour word is read more on the digit than on the background its colour "
+                 f"fills ({bg['median']:.1f}x; in {bg['share_above_1']:.0%} of the prompts): a map shows where a "
+                 "word is read, not where its colour lands.")
+    return text

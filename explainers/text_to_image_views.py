@@ -17,7 +17,7 @@ import html
 import numpy as np
 
 from explainers import frames
-from explainers.t2i_spec import SPECIAL, TextToImageResult, word_maps, words_of
+from explainers.t2i_spec import SPECIAL, TextToImageResult, word_map_finding, word_maps, words_of
 from explainers.text_input import check_number
 from explainers.text_to_image import Interpolation, LatentCosts
 from models.text_image_data import COLOURS, POSITIONS, SIZES
@@ -25,6 +25,13 @@ from models.text_image_data import COLOURS, POSITIONS, SIZES
 IMG = 150  # display width of a 32x32 image (pixels are drawn crisp)
 MAP = 72  # display width of one word's 8x8 attention map
 LATENT_RANGE = 3.0  # latents shown from -3 to +3 (unit variance by construction)
+MAP_SCALE = frames.colour_scale("inferno", "read least", "read most", 120)
+
+
+def _finding(r: TextToImageResult) -> str:
+    """What the maps show, measured over many prompts (the model's shipped table), or nothing."""
+    text = word_map_finding(r.model)
+    return f'<p class="caption"><b>What these maps show.</b> {html.escape(text)}</p>' if text else ""
 
 
 def tokens_html(r: TextToImageResult) -> str:
@@ -123,8 +130,8 @@ def step_view(r: TextToImageResult, skip_special: bool = True) -> str:
     header = (f'<p class="caption">At each step: the latent, decoded; the model\'s guess of the finished image. '
               f"<b>Guidance</b>: the guess without the prompt, with it, and where they differ; the sampler moves "
               f"{r.guidance:g} times that difference away from the first. <b>Words</b>: each word's cross-attention "
-              "(averaged over layers and heads) over the guess; bright = the patches that read this word most, "
-              "each map scaled to its own peak.</p>")
+              "(averaged over layers and heads) over the guess, each map scaled to its own peak "
+              f"{MAP_SCALE}.</p>" + _finding(r))
     return frames.scrubber([axis], items, header=header, play=True, pics=pics)
 
 
@@ -148,9 +155,10 @@ def words_view(r: TextToImageResult, skip_special: bool = True) -> str:
             where = ("all layers" if layer == 0 else f"layer {layer}") + (", all heads" if head == 0 else f", head {head}")
             items[(layer, head)] = (f'<p class="caption">Summed over all {r.steps} steps, {where}.</p>'
                                     + _word_row(words, wm, r.decoded[-1], f"Summed cross-attention, {where},", pics))
+    header = f'<p class="caption">Each map scaled to its own peak {MAP_SCALE}.</p>' + _finding(r)
     axes = [frames.Axis("Layer", 0, n_layers, 0, "0 = average of all layers"),
             frames.Axis("Head", 0, n_heads, 0, "0 = average of all heads" if n_heads else "heads averaged")]
-    return frames.scrubber(axes, items, pics=pics)
+    return frames.scrubber(axes, items, header=header, pics=pics)
 
 
 def patches_view(r: TextToImageResult, max_steps: int = 26) -> str:
