@@ -9,7 +9,7 @@ import numpy as np
 
 from explainers import frames
 from explainers.feed_forward import FeedForwardResult, feed_forward
-from explainers.positions_views import _strip
+from explainers.positions_views import strip_image
 
 
 def _lens_table(rows: list[tuple[str, float]], title: str, fmt: str = "{:.1%}") -> str:
@@ -21,7 +21,7 @@ def feed_forward_view(r: FeedForwardResult) -> str:
     tok = r.tokens[r.position]
     lim = float(max(np.abs(r.before).max(), np.abs(r.after).max()))
     pics = "".join(
-        frames.figure_tag(frames.heat_uri(_strip(v), -lim, lim, frames.DIVERGING), cap, alt, 150)
+        frames.figure_tag(frames.heat_uri(strip_image(v), -lim, lim, frames.DIVERGING), cap, alt, 150)
         for v, cap, alt in (
             (r.before, "before the MLP", f"'{tok}' entering block {r.layer}'s feed-forward layer"),
             (r.added, "what the MLP adds", f"The MLP's output: {r.norm_ratio:.0%} of the size of the vector it read"),

@@ -36,7 +36,7 @@ _ids = itertools.count()  # unique element ids for the labels of each scrubber
 
 
 @functools.lru_cache(maxsize=8)
-def _lut(name: str) -> np.ndarray:
+def lut(name: str) -> np.ndarray:
     """(256, 3) uint8 colour table of a matplotlib colormap (the only matplotlib use here)."""
     from matplotlib import colormaps
 
@@ -88,12 +88,12 @@ def heat_uri(values: np.ndarray, vmin: float | None = None, vmax: float | None =
     lo = float(np.nanmin(v)) if vmin is None else vmin
     hi = float(np.nanmax(v)) if vmax is None else vmax
     idx = np.clip((v - lo) / max(hi - lo, 1e-12) * 255, 0, 255).round().astype(np.uint8)
-    return png_uri(_lut(cmap)[idx], pics)
+    return png_uri(lut(cmap)[idx], pics)
 
 
 def colour_scale(cmap: str, low: str, high: str, width: int = 160) -> str:
     """A colour bar for a map: the colormap from left to right, labelled at both ends."""
-    stops = ", ".join(f"rgb({r},{g},{b}) {k * 100 / 8:.0f}%" for k, (r, g, b) in enumerate(_lut(cmap)[::32].tolist() + [_lut(cmap)[-1].tolist()]))
+    stops = ", ".join(f"rgb({r},{g},{b}) {k * 100 / 8:.0f}%" for k, (r, g, b) in enumerate(lut(cmap)[::32].tolist() + [lut(cmap)[-1].tolist()]))
     return (f'<span class="fv-scale"><span>{html.escape(low)}</span><span aria-hidden="true" style="display:inline-block;'
             f'width:{width}px;height:10px;background:linear-gradient(to right, {stops})"></span>'
             f'<span>{html.escape(high)}</span></span>')

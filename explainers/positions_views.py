@@ -12,7 +12,7 @@ from explainers.positions import PositionResult, same_word
 BLUE, VERMILLION = "#0072b2", "#d55e00"
 
 
-def _strip(v: np.ndarray, cols: int = 16) -> np.ndarray:
+def strip_image(v: np.ndarray, cols: int = 16) -> np.ndarray:
     """(D,) -> (D / cols, cols) so a long vector fits a small picture."""
     d = len(v) - len(v) % cols
     return np.asarray(v[:d]).reshape(-1, cols)
@@ -22,7 +22,7 @@ def position_view(r: PositionResult) -> str:
     a, b = r.positions
     lim = float(max(np.abs(r.vector_a).max(), np.abs(r.vector_b).max()))
     pics = "".join(
-        frames.figure_tag(frames.heat_uri(_strip(v), -lim, lim, frames.DIVERGING), cap, alt, 160)
+        frames.figure_tag(frames.heat_uri(strip_image(v), -lim, lim, frames.DIVERGING), cap, alt, 160)
         for v, cap, alt in (
             (r.vector_a, f"'{r.token}' at position {a}",
              f"The {len(r.vector_a)} numbers of '{r.token}' at position {a}, blue negative, red positive"),

@@ -31,6 +31,7 @@ import models
 from explainers.compute import memoize
 from explainers.text_input import check_number, clean_text
 from models.errors import InputError
+from models.t2i_sampler import attention_of, clean_latent, fresh_scheduler
 
 DEFAULT_TEXT = "O Romeo, Romeo, wherefore art thou"
 DEFAULT_DIGIT = 700  # a held-out 7
@@ -143,7 +144,7 @@ def vit_job(image: np.ndarray) -> Job:
     r = vision.classify(image, centre=False)
     bundle = models.load(vision.MODEL)
     model = bundle.model
-    mean, std = vision._pixel_stats(bundle)
+    mean, std = vision.pixel_stats(bundle)
     x = (torch.from_numpy(r.image.copy())[None, None] - mean) / std
     flops, block_flops, seconds = _measure(lambda: model(pixel_values=x), ".layers.0")
     t = r.attentions.shape[-1]
@@ -163,7 +164,7 @@ def dit_job(prompt: str, seed: int = 0) -> Job:
     dit = bundle.model
     p = t2i.encode_prompt(prompt)
     noise = t2i.start_noise(bundle, [seed])
-    scheduler = t2i._scheduler(bundle)
+    scheduler = fresh_scheduler(bundle)
     scheduler.set_timesteps(t2i.DEFAULT_STEPS)
     t = scheduler.timesteps[0]  # the first sampling step: pure noise in, a first guess out
     x = noise * scheduler.init_noise_sigma
@@ -172,9 +173,9 @@ def dit_job(prompt: str, seed: int = 0) -> Job:
     store = AttentionStore()
     with torch.inference_mode(), recording(store):
         pred = dit(x, **kwargs).sample
-    self_att = t2i._stack(store, "attn1").float().numpy()  # (layers, heads, Q, K)
-    cross = t2i._stack(store, "attn2").float().numpy()
-    x0 = t2i._x0(scheduler, pred, t, x)
+    self_att = attention_of(store, "attn1").float().numpy()  # (layers, heads, Q, K)
+    cross = attention_of(store, "attn2").float().numpy()
+    x0 = clean_latent(scheduler, pred, t, x)
     noise_img, guess = t2i.decode(bundle, torch.cat([x, x0]))
     flops, block_flops, seconds = _measure(lambda: dit(x, **kwargs), "transformer_blocks.0")
     n = self_att.shape[-1]

@@ -168,7 +168,7 @@ def preprocess(image, centre: bool = True) -> np.ndarray:
 
 # ---- the model pass ------------------------------------------------------------------------
 
-def _pixel_stats(bundle) -> tuple[float, float]:
+def pixel_stats(bundle) -> tuple[float, float]:
     proc = bundle.processor
     return float(proc.image_mean[0]), float(proc.image_std[0])
 
@@ -188,7 +188,7 @@ def rollout_of(attentions: np.ndarray) -> np.ndarray:
 def vit_probs(images: np.ndarray) -> np.ndarray:
     """(N, 28, 28) MNIST-like digits -> (N, 10) probabilities (one batched pass)."""
     bundle = models.load(MODEL)
-    mean, std = _pixel_stats(bundle)
+    mean, std = pixel_stats(bundle)
     x = (torch.from_numpy(np.array(images, dtype=np.float32)).unsqueeze(1) - mean) / std
     return torch.softmax(bundle.model(pixel_values=x).logits, -1).numpy()
 
@@ -197,7 +197,7 @@ def vit_probs(images: np.ndarray) -> np.ndarray:
 def _classify(key: str, image_bytes: bytes) -> VisionResult:
     bundle = models.load(MODEL)
     model = bundle.model
-    mean, std = _pixel_stats(bundle)
+    mean, std = pixel_stats(bundle)
     image = np.frombuffer(image_bytes, dtype=np.float32).reshape(28, 28)
     x = (torch.from_numpy(image.copy())[None, None] - mean) / std  # (1, 1, 28, 28)
     with torch.inference_mode():

@@ -42,7 +42,7 @@ def overlay(image: np.ndarray, att: np.ndarray) -> np.ndarray:
     g = att.shape[0]
     a = np.kron(att, np.ones((28 // g, 28 // g)))  # nearest-neighbour: one block per patch
     a = a / max(float(a.max()), 1e-12)
-    heat = frames._lut(frames.CMAP)[np.clip(a * 255, 0, 255).round().astype(np.uint8)] / 255.0
+    heat = frames.lut(frames.CMAP)[np.clip(a * 255, 0, 255).round().astype(np.uint8)] / 255.0
     return 0.65 * heat + 0.35 * image[..., None]
 
 

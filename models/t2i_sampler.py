@@ -78,8 +78,8 @@ def sample(bundle, cond: tuple[torch.Tensor, torch.Tensor], uncond: tuple[torch.
                 out["x0"].append(step.pred_original_sample[0].clone())
                 out["x0_u"].append(clean_latent(scheduler, pred_u[:1], t, x[:1])[0])
                 out["x0_c"].append(clean_latent(scheduler, pred_c[:1], t, x[:1])[0])
-                out["cross"].append(_stack(store, "attn2"))
-                out["self_"].append(_stack(store, "attn1"))
+                out["cross"].append(attention_of(store, "attn2"))
+                out["self_"].append(attention_of(store, "attn1"))
                 out["timesteps"].append(int(t))
                 store.clear()
             if keep_all:
@@ -118,7 +118,7 @@ def clean_latent(scheduler, pred: torch.Tensor, t, x: torch.Tensor) -> torch.Ten
     return (x - (1 - a).sqrt() * pred) / a.sqrt()
 
 
-def _stack(store: AttentionStore, kind: str) -> torch.Tensor:
+def attention_of(store: AttentionStore, kind: str) -> torch.Tensor:
     """(layers, heads, queries, keys) of one step, layers in block order."""
     names = sorted((k for k in store.maps if k.endswith(kind)), key=lambda k: int(k.split(".")[1]))
     return torch.stack([store.maps[k][0][0] for k in names])
