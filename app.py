@@ -64,23 +64,6 @@ def build() -> gr.Blocks:
 demo = build()
 
 
-def tune_malloc(arenas: int = 2) -> None:
-    """glibc gives each thread that allocates its own malloc arena and rarely hands freed memory
-    back: with Gradio's worker threads the server kept memory it no longer used (1,110-1,180 MB after
-    500 mixed requests; with two arenas 1,124 MB, the last 200 requests adding 21 MB while the run
-    store grew by 28 MB). A fixed small mmap threshold saved another 140 MB but made every large
-    tensor a fresh mmap: 30 students' own prompts on Text to image waited p95 32 s instead of 19 s,
-    so it is not set. MALLOC_ARENA_MAX in the environment wins; no effect off glibc."""
-    import ctypes
-
-    if "MALLOC_ARENA_MAX" in os.environ:
-        return
-    try:
-        ctypes.CDLL("libc.so.6").mallopt(-8, arenas)  # M_ARENA_MAX
-    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl): nothing to tune
-        pass
-
-
 def launch_kwargs() -> dict:
     """What every launch passes (main() and the tests): the theme, the page's CSS file (ui/static/), limits."""
     return dict(theme=THEME, css_paths=[CSS_PATH], allowed_paths=[], max_file_size="10mb", show_error=True)
@@ -93,7 +76,6 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--share", action="store_true", help="create a public gradio.live link (needs network)")
     p.add_argument("--no-warm", action="store_true", help="do not preload the embedded models")
     args = p.parse_args(argv)
-    tune_malloc()
     import torch
 
     # The queue runs two model calls at once; one thread each avoids oversubscribing small CPUs
