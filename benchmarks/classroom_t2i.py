@@ -151,6 +151,10 @@ def main(argv=None) -> None:
     res["ratios"] = dict(same_p95_over_web_floor=round(res["same"]["p95"] / floor, 2),
                          own_p95_over_bare_work=round(res["own"]["p95"] / work, 2))
     print(json.dumps(res, indent=1))
+    out = ROOT / "benchmarks" / "results" / f"classroom-t2i-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=1))
+    print(f"written to {out.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
