@@ -41,7 +41,7 @@ CSS = """
 .at-rows {max-width:9em;text-align:right;padding-right:3px}
 .at-rows::before {white-space:pre}
 .at-map img {image-rendering:pixelated;display:block}
-.at-corner {font-size:11px;color:#444;align-self:end;text-align:right;padding-right:3px}
+.at-corner {font-size:11px;color:var(--body-text-color-subdued);align-self:end;text-align:right;padding-right:3px}
 .at-legend {display:flex;align-items:center;gap:6px;font-size:13px;margin:4px 0}
 .at-legend i {display:inline-block;width:140px;height:12px;border:1px solid #999;
   background:linear-gradient(to right, #440154, #3b528b, #21918c, #5ec962, #fde725)}

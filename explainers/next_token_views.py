@@ -39,15 +39,15 @@ table.nt-bars td.nt-cell {width:36%;background:repeating-linear-gradient(to righ
 .nt-model {background:#0072b2}
 .nt-after {background:#d55e00}
 .nt-num {font-variant-numeric:tabular-nums;white-space:nowrap;text-align:right;width:5em}
-tr.nt-cut th, tr.nt-cut td {color:#595959}
+tr.nt-cut th, tr.nt-cut td {color:var(--body-text-color-subdued)}
 tr.nt-cut .nt-model {background:#b8b8b8}
 tr.nt-chosen th {font-weight:700}
 tr.nt-chosen {outline:2px solid #d55e00;outline-offset:-1px}
-tfoot td {font-size:12px;color:#555}
+tfoot td {font-size:12px;color:var(--body-text-color-subdued)}
 .nt-axis {display:flex;justify-content:space-between}
 .nt-context {white-space:pre-wrap;font-family:ui-monospace,monospace;font-size:14px;border:1px solid #ddd;
   border-radius:6px;padding:8px;max-width:760px}
-.nt-context .nt-prompt {color:#555}
+.nt-context .nt-prompt {color:var(--body-text-color-subdued)}
 .nt-context mark {background:#fdd2b3;border:2px solid #d55e00;border-radius:4px;padding:0 2px;color:#111}
 table.nt-lens {border-collapse:collapse;font-size:13px}
 table.nt-lens th, table.nt-lens td {padding:3px 8px;border:1px solid #fff;text-align:center}

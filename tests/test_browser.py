@@ -252,21 +252,26 @@ def test_count_requests_sees_server_calls_and_only_them(page):
 GRADIO_KNOWN = {"aria-prohibited-attr"}
 
 
-def test_no_serious_accessibility_violations(page):
+def test_no_serious_accessibility_violations(page, app_url):
+    """Every tab after load, in the light theme and in the dark one (?__theme=dark)."""
     from axe_playwright_python.sync_playwright import Axe
 
     axe = Axe()
-    page.get_by_role("tab").first.wait_for(timeout=60_000)
-    tabs = page.locator("[role=tablist]").first.get_by_role("tab").all_inner_texts()
-    assert len(tabs) >= 5, tabs
     found, known = [], []
-    for tab in tabs:
-        open_tab(page, tab.strip())
-        page.wait_for_timeout(300)
-        for v in axe.run(page).response["violations"]:
-            if v["impact"] in ("serious", "critical"):
-                where = f"{tab.strip()}: {v['id']} ({v['impact']}) x{len(v['nodes'])}: {v['nodes'][0]['html'][:120]}"
-                (known if v["id"] in GRADIO_KNOWN else found).append(where)
+    for theme in ("light", "dark"):
+        if theme == "dark":
+            open_app(page, f"{app_url}?__theme=dark", timeout_ms=90_000)
+        page.get_by_role("tab").first.wait_for(timeout=60_000)
+        tabs = page.locator("[role=tablist]").first.get_by_role("tab").all_inner_texts()
+        assert len(tabs) >= 5, tabs
+        for tab in tabs:
+            open_tab(page, tab.strip())
+            page.wait_for_timeout(300)
+            for v in axe.run(page).response["violations"]:
+                if v["impact"] in ("serious", "critical"):
+                    where = (f"{theme}, {tab.strip()}: {v['id']} ({v['impact']}) x{len(v['nodes'])}: "
+                             f"{v['nodes'][0]['html'][:120]}")
+                    (known if v["id"] in GRADIO_KNOWN else found).append(where)
     print("known gradio violations:", known)
     assert found == [], "\n".join(found)
 
@@ -286,15 +291,23 @@ def test_no_serious_accessibility_violations_after_each_main_action(browser, app
     found, known = [], []
     pg = browser.new_page(viewport={"width": 1400, "height": 1600})
     try:
-        for tab, query in AFTER_ACTION.items():
-            open_app(pg, f"{app_url}?tab={tab}&{query}" if tab != "lesson" else f"{app_url}?{query}", timeout_ms=180_000)
-            if tab not in ("next_token", "lesson"):
-                pg.locator("input[data-scrub]:visible").first.wait_for(timeout=180_000)
-            pg.wait_for_timeout(500)
-            for v in axe.run(pg).response["violations"]:
-                if v["impact"] in ("serious", "critical"):
-                    where = f"{tab}: {v['id']} ({v['impact']}) x{len(v['nodes'])}: {v['nodes'][0]['html'][:120]}"
-                    (known if v["id"] in GRADIO_KNOWN else found).append(where)
+        for theme in ("light", "dark"):  # the same runs come from the store the second time
+            for tab, query in AFTER_ACTION.items():
+                query = f"{query}&__theme=dark" if theme == "dark" else query
+                open_app(pg, f"{app_url}?tab={tab}&{query}" if tab != "lesson" else f"{app_url}?{query}",
+                         timeout_ms=180_000)
+                if tab not in ("next_token", "lesson"):
+                    pg.locator("input[data-scrub]:visible").first.wait_for(timeout=180_000)
+                if tab == "text_to_image":  # its sub-views too, drawn when opened
+                    for name in ("Which word shaped which pixels, over the whole run (DAAM)",
+                                 "Self-attention between patches"):
+                        pg.get_by_role("button", name=name).click()
+                    pg.locator("#t2i-patches input[data-scrub]").first.wait_for(timeout=120_000)
+                pg.wait_for_timeout(500)
+                for v in axe.run(pg).response["violations"]:
+                    if v["impact"] in ("serious", "critical"):
+                        where = f"{theme}, {tab}: {v['id']} ({v['impact']}) x{len(v['nodes'])}: {v['nodes'][0]['html'][:120]}"
+                        (known if v["id"] in GRADIO_KNOWN else found).append(where)
     finally:
         pg.close()
     print("known gradio violations:", known)
