@@ -269,6 +269,10 @@ class StepsTradeoff:
     steps: list[int]
     seconds: list[float]
     images: list[np.ndarray]  # (H, W) in [0, 1], same seed
+    first_timestep: list[int]  # the timestep each run's first step evaluates the model at (999 = pure noise)
+
+
+STEP_COUNTS = (1, 2, 3, 5, 10, 50)  # what the Side by side tab compares
 
 
 @memoize(maxsize=4)
@@ -280,15 +284,18 @@ def steps_tradeoff(prompt: str = "a handwritten 5", steps: tuple[int, ...] = (5,
     label, _ = prompt_to_label(clean_text(prompt, "image prompt", max_chars=300))
     bundle = models.load("tiny-ddpm")
     labels = torch.tensor([label if label is not None else NULL_CLASS])
-    secs, imgs = [], []
+    secs, imgs, first = [], [], []
     for n in steps:
         n = check_number(n, "steps", 1, 250, integer=True)
+        scheduler = make_scheduler(bundle.scheduler.config, "ddim")
+        scheduler.set_timesteps(n)
+        first.append(int(scheduler.timesteps[0]))
         t0 = time.perf_counter()
         x, _ = sample(bundle.model, make_scheduler(bundle.scheduler.config, "ddim"), labels, n,
                       3.0 if label is not None else 0.0, seed, null_class=NULL_CLASS)
         secs.append(time.perf_counter() - t0)
         imgs.append(((x[0, 0].clamp(-1, 1) + 1) / 2).numpy())
-    return StepsTradeoff(list(steps), secs, imgs)
+    return StepsTradeoff(list(steps), secs, imgs, first)
 
 
 def patches(image: np.ndarray, patch: int = 4) -> np.ndarray:

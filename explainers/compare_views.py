@@ -147,13 +147,21 @@ def steps_html(s: StepsTradeoff) -> str:
     the most-steps one (so the learner sees where fewer steps start to cost)."""
     ref = s.images[-1]
     figs = []
-    for n, img, sec in zip(s.steps, s.images, s.seconds):
+    for n, img, sec, t in zip(s.steps, s.images, s.seconds, s.first_timestep):
         diff = float(np.abs(img - ref).mean())
-        figs.append(figure_tag(rgb_uri(img), f"{n} step{'s' if n > 1 else ''}: {sec:.2f} s, differs from "
-                               f"{s.steps[-1]} steps by {diff:.3f}", f"The digit after {n} DDIM steps", 140))
+        figs.append(figure_tag(rgb_uri(img), f"{n} step{'s' if n > 1 else ''} from t = {t}: {sec:.2f} s, differs "
+                               f"from {s.steps[-1]} steps by {diff:.3f}", f"The digit after {n} DDIM steps", 140))
     chart = line_svg([dict(label="seconds", x=s.steps, y=s.seconds, color=ACCENT, dots=True)], "DDIM steps",
                      "seconds", title="Time grows linearly with the steps", width=320, height=200)
-    return f"<div {ROW}>{''.join(figs)}{chart}</div>"
+    late = [(n, t) for n, t in zip(s.steps, s.first_timestep) if t < 900]
+    note = ""
+    if late:
+        runs = ", ".join(f"t = {t} for {n} step{'s' if n > 1 else ''}" for n, t in late)
+        note = ("<p class='caption'>Why the fewest steps fail here: every run starts from pure noise, but DDIM spaces "
+                f"its steps from t = 0 upwards ('leading' spacing), so the first step of a short run is taken at a "
+                f"low timestep ({runs}): the model is told its start is less noisy than it is and removes too "
+                "little noise. Samplers now often use 'trailing' spacing, whose first step is always t = 999.</p>")
+    return f"<div {ROW}>{''.join(figs)}{chart}</div>{note}"
 
 
 def _grey_rgb(img: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ def sweep_view(runs: list[EditResult]) -> str:
                 + frames.figure_tag(frames.rgb_uri(x0), "predicted clean image x0",
                                     f"the model's guess of the clean image at {what}", 112)
                 + f'<p class="caption">t = {r.t}: {len(r.timesteps)} reverse steps from the noised drawing to the '
-                f'result; this is step {i} of them.</p>')
+                f'result; Step {s} of the slider ({k - 1} = the end) shows reverse step {i} of them.</p>')
     sketch = runs[0].sketch
     header = (STYLE + '<div class="vz-row">' + frames.figure_tag(frames.rgb_uri(sketch), "your drawing (28 x 28)",
                                                         "the drawing, made MNIST-like", 112) + '</div>')
@@ -43,7 +43,9 @@ def sweep_view(runs: list[EditResult]) -> str:
               f'(much noise), as the ViT reads it.</p><div class="vz-row">{"".join(strip)}</div>')
     return frames.scrubber([frames.Axis("t", 0, len(runs) - 1, len(runs) // 2, "(how much noise)",
                                         values=tuple(r.t for r in runs)),
-                            frames.Axis("Step", 0, k - 1, k - 1, "(0 = the noised drawing)")], frames_,
+                            frames.Axis("Step", 0, k - 1, k - 1,
+                                        f"(evenly spaced snapshots; 0 = the noised drawing, {k - 1} = the result)")],
+                           frames_,
                            header=header, footer=footer, play=False)
 
 

@@ -159,14 +159,26 @@ def decided_view(d: DecidedResult) -> str:
 
 
 def decided_summary(d: DecidedResult) -> str:
+    """What this run shows, every clause computed from it: where the reading stopped changing, what the
+    ViT read early on, and whether that early reading was the final digit."""
     asked = f"asked for a **{d.label}**" if d.label is not None else "asked for **no particular digit**"
     k = d.decided_step
-    early = d.probs[: max(1, d.steps // 10)].max(1).mean()
-    return (f"{d.model} was {asked} ({d.steps} steps). The ViT reads the final image as a **{d.final}**, and its "
+    head = d.probs[: max(1, d.steps // 10)]  # the first tenth of the run
+    early = int(np.bincount(head.argmax(1), minlength=10).argmax())
+    early_conf = float(head[:, early].mean())
+    text = (f"{d.model} was {asked} ({d.steps} steps). The ViT reads the final image as a **{d.final}**, and its "
             f"top guess stops changing at **step {k + 1} of {d.steps}** (t = {int(d.timesteps[k])}), "
-            f"{(k + 1) / d.steps:.0%} of the way through. In the first tenth of the run its confidence averages "
-            f"{early:.0%}; at the end it is {d.probs[-1].max():.0%}. The identity is fixed early; the remaining "
-            "steps sharpen strokes and edges.")
+            f"{(k + 1) / d.steps:.0%} of the way through. In the first tenth of the run it reads a **{early}** "
+            f"({early_conf:.0%} on average)")
+    if early != d.final:
+        text += ": a confident reading of the blurry early guess, which the run later overturned."
+    else:
+        text += ", already the final digit."
+    if (k + 1) / d.steps <= 0.2:
+        text += " Here the identity was fixed early; the remaining steps sharpen strokes and edges."
+    else:
+        text += f" Here the identity was settled only after {(k + 1) / d.steps:.0%} of the steps."
+    return text
 
 
 def decided_table(d: DecidedResult) -> list[list]:

@@ -11,8 +11,6 @@ from explainers.text_input import check_number
 from ui import links
 from ui.common import MODEL_EVENTS, explain, friendly_errors, scrub_view
 
-STEP_COUNTS = (1, 2, 3, 5, 10, 50)
-
 EXPLANATION = """
 **Two ways to produce an output.** The Transformer writes its answer **one token at a time**:
 each forward pass reads the text so far and adds a single token on the right, so N tokens cost
@@ -85,7 +83,7 @@ def run_attention_cost(progress=gr.Progress()):
 
 @friendly_errors
 def run_steps(prompt: str, seed: int):
-    return compare_views.steps_html(compare.steps_tradeoff(prompt, STEP_COUNTS, int(seed)))
+    return compare_views.steps_html(compare.steps_tradeoff(prompt, compare.STEP_COUNTS, int(seed)))
 
 
 @friendly_errors
@@ -127,11 +125,11 @@ def build(demo: gr.Blocks) -> None:
     cost_plot = gr.HTML(elem_id="attention-cost")
     cost_table = gr.Markdown()
 
-    gr.Markdown("### Diffusion's knob: the number of steps\nTime grows linearly with the steps. What fewer steps cost "
-                "depends on the model: on this tiny one, 5 DDIM steps already look almost like 50; with 1 to 3 steps "
-                "the sampler jumps from noise to a blurry average and the digit falls apart. Same prompt, same seed, "
-                "1 / 2 / 3 / 5 / 10 / 50 steps; each caption says how far the image is from the 50-step one "
-                "(mean absolute pixel difference, 0 to 1).")
+    gr.Markdown("### Diffusion's knob: the number of steps\nTime grows linearly with the steps; what fewer steps cost "
+                "depends on the model and the sampler. Same prompt, same seed, "
+                f"{' / '.join(map(str, compare.STEP_COUNTS))} DDIM steps; each caption says the timestep the run "
+                "starts from and how far the image is from the one with the most steps (mean absolute pixel difference, "
+                "0 to 1).")
     with gr.Row():
         steps_prompt = gr.Textbox(value="a handwritten 5", label="Prompt", max_length=300)
         steps_seed = gr.Number(value=0, precision=0, label="Seed", minimum=0)

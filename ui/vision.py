@@ -42,8 +42,8 @@ DECIDED_EXPLANATION = """
 **When is the picture decided?** A diffusion model draws a digit in many small steps: tiny-ddpm in
 pixels, or tiny-t2i in latent space from a whole sentence (its colour x0 is cut to the stroke first).
 At every step its current guess of the finished picture, *x0*, is shown to the ViT. The curve
-shows the ViT's probability for each digit across the steps: the identity of the digit is
-usually settled in the first few steps; the rest only sharpens strokes.
+shows the ViT's probability for each digit across the steps; the sentence under it says, for this
+run, at which step the ViT's reading stopped changing and what it read before.
 """
 
 SDEDIT_EXPLANATION = """
