@@ -279,3 +279,18 @@ def test_decided_on_the_text_to_image_model():
     assert vision.digit_in("a red square") is None
     with pytest.raises(ValueError, match="runs on"):
         vision.decided("a 7", 10, 3.0, 0, model="gpt2")
+
+
+def test_decided_summary_says_what_this_run_did():
+    """The sentence under the curve comes from the run: an early confident 8 that became a 7 at step 14
+    of 50 is reported as overturned and settled late, not as 'fixed early'."""
+    from explainers.vision import DecidedResult
+    from explainers.vision_views import decided_summary
+
+    probs = np.full((50, 10), 0.01)
+    probs[:13, 8], probs[13:, 7] = 0.9, 0.95
+    d = DecidedResult("a 7", 7, 50, np.arange(999, 0, -20)[:50], np.zeros((50, 28, 28)), np.zeros((51, 28, 28)),
+                      probs, final=7)
+    text = decided_summary(d)
+    assert "step 14 of 50" in text and "reads a **8** (90% on average)" in text and "overturned" in text
+    assert "fixed early" not in text and "settled only after 28%" in text
