@@ -151,8 +151,9 @@ def scrubber(axes: Sequence[Axis], frames: Mapping[tuple[int, ...], str], header
     if play:
         controls.append('<button type="button" class="fv-play" data-play aria-label="Play through the steps">'
                         '&#9654; Play</button>')
-    controls.append('<button type="button" class="fv-play" data-save aria-label="Save PNG of the view shown">'
-                    'Save PNG</button>')
+    if any("<img" in v for v in frames.values()):  # Save PNG draws a frame's pictures: only where there are some
+        controls.append('<button type="button" class="fv-play" data-save aria-label="Save PNG of the view shown">'
+                        'Save PNG</button>')
     frames, sheets = sprite_sheets(frames, start, pics)
     header, footer = _resolve_pending(header, pics), _resolve_pending(footer, pics)  # pictures outside the frames: PNGs
     frames, charts = shared_charts(frames)

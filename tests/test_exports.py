@@ -3,6 +3,7 @@ frame on screen), and a text generation downloads as an animated GIF, one frame 
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -42,3 +43,13 @@ def test_save_png_downloads_the_frame_on_screen(page, app_url, tmp_path):  # noq
     assert img.format == "PNG" and img.size[0] > 200 and img.size[1] > 150
     colours = img.convert("RGB").getcolors(maxcolors=1_000_000)
     assert colours is not None and len(colours) > 20  # pictures, not a blank canvas
+
+
+def test_save_png_only_where_a_frame_has_pictures():
+    """A scrubber of text or bars alone gets no Save PNG button (it would save nothing)."""
+    from explainers import frames
+
+    axis = [frames.Axis("Step", 0, 1, 0)]
+    assert "data-save" not in frames.scrubber(axis, {(0,): "<p>one</p>", (1,): "<p>two</p>"})
+    pic = frames.img_tag(frames.rgb_uri(np.zeros((4, 4, 3))), "a black square")
+    assert "data-save" in frames.scrubber(axis, {(0,): pic, (1,): pic})
