@@ -104,11 +104,18 @@ class SimilarityResult:
     tokens_a: list[str]  # the word's pieces in sentence a
     tokens_b: list[str]
     layer_names: list[str]
+    occurrences: tuple[int, int] = (1, 1)  # how often the word occurs in a and in b (the first one is compared)
+
+
+def occurrences(text: str, word: str) -> list[re.Match]:
+    """Every whole-word occurrence of `word` in `text` (case-insensitive)."""
+    return list(re.finditer(rf"(?<!\w){re.escape(word)}(?!\w)", text, flags=re.IGNORECASE))
 
 
 def word_positions(bundle, text: str, word: str) -> tuple[torch.Tensor, list[int]]:
     """Token indices that cover the first whole-word occurrence of `word` in `text`."""
-    m = re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, flags=re.IGNORECASE)
+    found = occurrences(text, word)
+    m = found[0] if found else None
     if not m:
         raise InputError(f"The word {word!r} does not occur in: {text[:80]!r}. Pick a word that is in both sentences.")
     enc = bundle.tokenizer(text, return_tensors="pt", return_offsets_mapping=True, truncation=True,
@@ -142,4 +149,5 @@ def contextual_similarity(sentence_a: str, sentence_b: str, word: str, model: st
         pieces.append(readable(bundle.tokenizer, enc["input_ids"][0, pos].tolist()))
     sims = torch.nn.functional.cosine_similarity(vecs[0], vecs[1], dim=-1).numpy()  # (layers + 1,)
     names = ["embeddings"] + [f"layer {i}" for i in range(1, len(sims))]
-    return SimilarityResult(word, sims, pieces[0], pieces[1], names)
+    counts = (len(occurrences(sentence_a, word)), len(occurrences(sentence_b, word)))
+    return SimilarityResult(word, sims, pieces[0], pieces[1], names, counts)

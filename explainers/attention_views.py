@@ -293,6 +293,10 @@ def similarity_html(sim: SimilarityResult, control: SimilarityResult | None, sen
             + "".join(f"<td>{v:.3f}</td>" for v in s["y"]) + "</tr>" for s in series]
     sents = [("A", sentence_a), ("B", sentence_b)] + ([("C", sentence_c)] if control is not None else [])
     legend_ = "<br>".join(f"<b>{k}</b>: {html.escape(s[:120])}" for k, s in sents)
+    twice = [f"{n} times in {k}" for k, n in zip("AB", sim.occurrences) if n > 1]
+    if twice:
+        legend_ += (f"<br><span class='warn'>'{html.escape(sim.word)}' occurs {' and '.join(twice)}: the first "
+                    "occurrence in each sentence is compared.</span>")
     return (f'<div class="at-cap">{legend_}</div>{chart}'
             f'<table class="at-vals"><caption class="caption">Cosine similarity per layer (the y axis is zoomed '
             f'to the data)</caption><thead><tr><th scope="col">layer</th>{head}</tr></thead>'

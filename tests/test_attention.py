@@ -267,3 +267,11 @@ def test_emoji_through_the_api(client):
     tokens, maps = call(client, "attention", "I 💙 the river 🏞️", "minilm")[:2]
     assert "river" in tokens and tokens.count("[UNK]") == 2  # minilm's vocabulary has no emoji
     assert _label_text(maps) == ["i", "[UNK]", "the", "river", "[UNK]"]
+
+
+def test_a_repeated_word_says_which_occurrence_is_compared():
+    a, b = "The bank by the river, then the bank again.", "The bank lent her money."
+    sim = attention.contextual_similarity(a, b, "bank", "minilm")
+    assert sim.occurrences == (2, 1)
+    page = attention_views.similarity_html(sim, None, a, b)
+    assert "occurs 2 times in A: the first occurrence in each sentence is compared" in page.replace("&#x27;", "'")
