@@ -21,7 +21,7 @@ EXAMPLES = [
     ["please paint the numeral 4 orange atop a purple backdrop", "", 25, t2i.DEFAULT_GUIDANCE, 3],
     ["a purple 5 on a white background", "", 25, t2i.DEFAULT_GUIDANCE, 4],
     ["a large 8", "", 25, t2i.DEFAULT_GUIDANCE, 5],
-    ["a 6 on a blue background", "red", 25, t2i.DEFAULT_GUIDANCE, 6],
+    ["a 6 on a blue background", "blue", 25, t2i.DEFAULT_GUIDANCE, 6],  # seeds 6-13: no digit blue or lost (2 of 8 without)
     ["", "", 25, t2i.DEFAULT_GUIDANCE, 7],
 ]
 
