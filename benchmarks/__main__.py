@@ -26,6 +26,8 @@ Sections (medians over several runs; ratios to a floor measured in the same run)
   click        Chromium: click -> result drawn, for attention, next token, noising and 50-step
                denoise, a new input each click (so never from a cache), p50 / p95
   memory       server memory over 500 mixed requests (bounded caches: it must plateau)
+  t2i_classroom  Text to image for 30 students: the web floor (a bare echo app), the bare work, the same
+               example and own prompts, and the answer size (benchmarks/classroom_t2i.py)
   quality      tiny-ddpm accuracy/diversity at 50 samples per digit (slow; --quality)
 
 Run it on an otherwise idle machine: the figures are meant for 2 free cores.
@@ -50,6 +52,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import classroom_t2i
 from benchmarks.startup import ROOT, free_port, measure
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -434,7 +437,8 @@ def save(res: dict) -> None:
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sections = ["startup", "first", "latency", "sliders", "classroom", "scrub", "click", "memory", "denoise"]
+    sections = ["startup", "first", "latency", "sliders", "classroom", "scrub", "click", "memory", "denoise",
+                "t2i_classroom"]
     p.add_argument("--only", nargs="*", default=None, choices=sections, metavar="SECTION",
                    help=f"run only these sections: {', '.join(sections)}")
     p.add_argument("--quality", action="store_true", help="also run the 50-per-digit diffusion quality check")
@@ -465,6 +469,9 @@ def main(argv=None) -> None:
                 save(res)
         finally:
             s.close()
+    if want("t2i_classroom"):  # its own servers: a bare echo app (the web floor), then the app
+        res["t2i_classroom"] = classroom_t2i.measure(a.students)
+        print("t2i_classroom", json.dumps(res["t2i_classroom"], indent=1, default=float), flush=True)
     if want("denoise"):
         res["denoise"] = bench_denoise()
         print("denoise", json.dumps(res["denoise"], indent=1), flush=True)

@@ -1,6 +1,7 @@
 """Text to image for a class, against its two yardsticks, measured in one run.
 
     python -m benchmarks.classroom_t2i                 # 30 students (about 3 minutes on 2 cores)
+    python -m benchmarks --only t2i_classroom          # the same, as a section of the full benchmark
     python -m benchmarks.classroom_t2i --students 10   # a quick try
 
 - web floor: a bare Gradio app that only echoes (benchmarks/echo_app.py, queue with 2 workers),
@@ -121,19 +122,17 @@ def bare_work(prompts: list[str]) -> float:
     return time.perf_counter() - t0
 
 
-def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--students", type=int, default=30)
-    a = p.parse_args(argv)
+def measure(students: int = 30) -> dict:
+    """The web floor, the bare work, and the same-example and own-prompt rounds (see the module doc)."""
     rng = random.Random(7)
     tag = f"{time.time():.0f}"[-5:]
-    own = [settings(own_prompt(rng), rng.randrange(10**6)) for _ in range(a.students)]
-    res: dict = {"students": a.students}
+    own = [settings(own_prompt(rng), rng.randrange(10**6)) for _ in range(students)]
+    res: dict = {"students": students}
 
     echo, url = start([str(ROOT / "benchmarks" / "echo_app.py")])
     try:
         round_(url, "echo", [("warm",)] * 4)
-        res["web_floor"] = round_(url, "echo", [(f"hello {i}",) for i in range(a.students)])
+        res["web_floor"] = round_(url, "echo", [(f"hello {i}",) for i in range(students)])
     finally:
         echo.terminate()
         echo.wait(20)
@@ -142,7 +141,7 @@ def main(argv=None) -> None:
     app, url = start(["app.py"])
     try:
         round_(url, API, [settings("a red 7 on a blue background", 0)])  # the teacher tried it before class
-        res["same"] = round_(url, API, [settings("a green 3 on a white background", int(tag))] * a.students)
+        res["same"] = round_(url, API, [settings("a green 3 on a white background", int(tag))] * students)
         res["own"] = round_(url, API, own)
     finally:
         app.terminate()
@@ -150,6 +149,14 @@ def main(argv=None) -> None:
     floor, work = res["web_floor"]["p95"], res["bare_work_s"]
     res["ratios"] = dict(same_p95_over_web_floor=round(res["same"]["p95"] / floor, 2),
                          own_p95_over_bare_work=round(res["own"]["p95"] / work, 2))
+    return res
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--students", type=int, default=30)
+    a = p.parse_args(argv)
+    res = measure(a.students)
     print(json.dumps(res, indent=1))
     out = ROOT / "benchmarks" / "results" / f"classroom-t2i-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
