@@ -68,12 +68,17 @@ FIRST = ("summary", "tokens", "gallery", "steps")  # what the first answer carri
 
 
 @friendly_errors
-def run(prompt, negative, steps, guidance, seed, n_images, model, show_special, progress=gr.Progress()):
+def run(prompt, negative, steps, guidance, seed, n_images, model, show_special, words_open=False, patches_open=False,
+        progress=gr.Progress()):
+    """The first answer: summary, tokens, gallery and the step view; the two heavy sub-views only if
+    their sections are open (else emptied: they are drawn from the stored run when opened)."""
     if msg := t2i_sd.time_warning(model, steps, n_images):  # a Hub Stable Diffusion model on a CPU
         gr.Warning(msg)
     s, r = settings_and_run(prompt, negative, steps, guidance, seed, n_images, model,
-                   progress=step_progress(progress, "denoising", "steps"))
-    return (*rendered_views(s, r, show_special, FIRST), "", "")  # the sub-views: emptied, filled when open
+                            progress=step_progress(progress, "denoising", "steps"))
+    subviews = [rendered_views(s, r, show_special, (name,))[0] if is_open else ""
+                for name, is_open in (("words", words_open), ("patches", patches_open))]
+    return (*rendered_views(s, r, show_special, FIRST), *subviews)
 
 
 @friendly_errors
@@ -81,7 +86,7 @@ def run_with_subviews(prompt, negative, steps, guidance, seed, n_images, model, 
                       progress=gr.Progress()):
     """A link that sets a sub-view's slider (layer, head, patch) opens with every view drawn."""
     s, r = settings_and_run(prompt, negative, steps, guidance, seed, n_images, model,
-                   progress=step_progress(progress, "denoising", "steps"))
+                            progress=step_progress(progress, "denoising", "steps"))
     return tuple(rendered_views(s, r, show_special, (*FIRST, "words", "patches")))
 
 
@@ -97,14 +102,6 @@ def patches(prompt, negative, steps, guidance, seed, n_images, model, show_speci
     """Where each latent patch looks at each step (the run from the store)."""
     s, r = settings_and_run(prompt, negative, steps, guidance, seed, n_images, model)
     return rendered_views(s, r, show_special, ("patches",))[0]
-
-
-def _when_open(fn):
-    """A sub-view refreshed after a run only while its section is open."""
-    def refresh(*args):
-        *inputs, is_open = args
-        return fn(*inputs) if is_open else gr.update()
-    return refresh
 
 
 @friendly_errors
@@ -199,13 +196,11 @@ def build(demo: gr.Blocks) -> None:
     inputs = [prompt, negative, steps, guidance, seed, n_images, model, show_special]
     outputs = [summary, tokens, gallery, steps_view, words_view, patches_view]
     for trigger, name in ((go.click, "text_to_image"), (prompt.submit, "text_to_image_submit")):
-        trigger(run, inputs, outputs, api_name=name, **ev).then(
-            _when_open(words), [*inputs, words_open], words_view, api_name=False).then(
-            _when_open(patches), [*inputs, patches_open], patches_view, api_name=False)
+        trigger(run, [*inputs, words_open, patches_open], outputs, api_name=name, **ev)
     for section, flag, fn, view, name in ((words_section, words_open, words, words_view, "t2i_words"),
                                           (patches_section, patches_open, patches, patches_view, "t2i_patches")):
-        section.expand(lambda: True, None, flag, api_name=False)
-        section.collapse(lambda: False, None, flag, api_name=False)
+        section.expand(None, None, flag, js="() => true", api_name=False)  # in the browser: no server call
+        section.collapse(None, None, flag, js="() => false", api_name=False)
         section.expand(fn, inputs, view, api_name=name, **ev)
     links.register(demo, links.TabLink("text_to_image", run_with_subviews, link_inputs, outputs,
                                        ("step", "layer", "head", "patch")))
