@@ -293,6 +293,7 @@ def test_api_bad_input_gets_a_clear_message(client, args, msg):
 def test_browser_step_slider_scrubs_without_the_server(app_url):
     from playwright.sync_api import sync_playwright
 
+    from tests.conftest import open_app
     from tests.test_browser import CHROMIUM, FLAGS
 
     with sync_playwright() as p:
@@ -300,7 +301,7 @@ def test_browser_step_slider_scrubs_without_the_server(app_url):
         page = b.new_page(viewport={"width": 1400, "height": 1600})
         requests: list[str] = []
         page.on("request", lambda r: requests.append(r.url))
-        page.goto(app_url, wait_until="networkidle", timeout=90_000)
+        open_app(page, app_url, timeout_ms=180_000)  # tabs drawn, then network idle where it comes
         page.get_by_role("tab", name="Text to image", exact=True).first.click()
         page.get_by_role("button", name="Generate", exact=True).click()
         slider = page.locator("#t2i-steps input[data-scrub]")
