@@ -229,56 +229,47 @@ MEMORY = Memory(int(float(os.environ.get("EXPLAINER_CACHE_MB", DEFAULT_BUDGET_MB
 
 
 def memoize(maxsize: int | None = None, gate: bool = True,
-            unkeyed: tuple[str, ...] = ()) -> Callable[[Callable[..., T]], Callable[..., T]]:
+            unkeyed: tuple[str, ...] = ()) -> Callable[[Callable[..., T]], Memoized]:
     """Keep a function's results in MEMORY, keyed by its (validated, hashable) arguments.
 
     gate: a miss computes inside `compute_slot()` (False for a function that takes its slot itself,
     e.g. to batch several requests in one slot, or for cheap work that must never queue).
     unkeyed: keyword arguments that do not change the result (a progress callback): passed to the
-    computation, left out of the key.
-    The wrapper has `.uncached` (the plain function), `.peek(*args, **kwargs)` (the stored result or
-    None, never a computation), `.hits`, `.misses`, `.cache_clear()`, `.cache_len()`."""
-
-    def wrap(fn: Callable[..., T]) -> Callable[..., T]:
-        namespace = f"{fn.__module__}.{fn.__qualname__}"
-        if maxsize is not None:
-            MEMORY.cap(namespace, maxsize)
-
-        def key_of(args, kwargs):
-            return (args, tuple(sorted((k, v) for k, v in kwargs.items() if k not in unkeyed)))
-
-        @functools.wraps(fn)
-        def cached(*args, **kwargs):
-            return MEMORY.get(namespace, key_of(args, kwargs), lambda: fn(*args, **kwargs), gate=gate)
-
-        cached.peek = lambda *args, **kwargs: MEMORY.peek(namespace, key_of(args, kwargs))
-        cached.uncached = fn
-        cached.namespace = namespace
-        cached.maxsize = maxsize
-        cached.cache_clear = lambda: MEMORY.clear(namespace)
-        cached.cache_len = lambda: MEMORY.count(namespace)
-        return _Counted(cached, namespace)
-
-    return wrap
+    computation, left out of the key."""
+    return lambda fn: Memoized(fn, maxsize, gate, unkeyed)
 
 
-class _Counted:
-    """A memoized function whose `.hits` / `.misses` read MEMORY's counters for its namespace."""
+class Memoized:
+    """A function whose results live in MEMORY. `.uncached` is the plain function, `.peek(...)` the
+    stored result or None (never a computation); `.hits` / `.misses` read MEMORY's counters."""
 
-    def __init__(self, fn, namespace: str):
-        self._fn, self._ns = fn, namespace
+    def __init__(self, fn: Callable, maxsize: int | None, gate: bool, unkeyed: tuple[str, ...]):
         functools.update_wrapper(self, fn)
-        self.uncached, self.namespace, self.maxsize, self.peek = fn.uncached, namespace, fn.maxsize, fn.peek
-        self.cache_clear, self.cache_len = fn.cache_clear, fn.cache_len
+        self.uncached, self.maxsize, self._gate, self._unkeyed = fn, maxsize, gate, unkeyed
+        self.namespace = f"{fn.__module__}.{fn.__qualname__}"
+        if maxsize is not None:
+            MEMORY.cap(self.namespace, maxsize)
+
+    def _key(self, args: tuple, kwargs: dict) -> tuple:
+        return args, tuple(sorted((k, v) for k, v in kwargs.items() if k not in self._unkeyed))
 
     def __call__(self, *args, **kwargs):
-        return self._fn(*args, **kwargs)
+        return MEMORY.get(self.namespace, self._key(args, kwargs), lambda: self.uncached(*args, **kwargs),
+                          gate=self._gate)
+
+    def peek(self, *args, **kwargs):
+        return MEMORY.peek(self.namespace, self._key(args, kwargs))
+
+    def cache_clear(self) -> None:
+        MEMORY.clear(self.namespace)
+
+    def cache_len(self) -> int:
+        return MEMORY.count(self.namespace)
 
     @property
     def hits(self) -> int:
-        return MEMORY.hits.get(self._ns, 0)
+        return MEMORY.hits.get(self.namespace, 0)
 
     @property
     def misses(self) -> int:
-        return MEMORY.misses.get(self._ns, 0)
-
+        return MEMORY.misses.get(self.namespace, 0)

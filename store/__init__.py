@@ -11,19 +11,17 @@ example cost one run and one render, and a view opened later (a sub-view of Text
 rendered from the stored result without computing again. Rendering takes no compute slot: only
 model work waits for one.
 
-`STORE.peek(...)` is the lookup an API "step" endpoint needs: the stored result, or None.
+A topic's `peek(settings)` (e.g. `explainers.text_to_image.peek`) is the lookup an API "step"
+endpoint needs: the stored result, or None.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable
-from typing import TypeVar
 
 from explainers import catalog
 from explainers.compute import MEMORY, Memory
-
-T = TypeVar("T")
 
 
 class RunStore:
@@ -33,16 +31,6 @@ class RunStore:
     def view(self, topic: str, name: str, key: Hashable, render: Callable[[], str]) -> str:
         """The view `name` of the run `key` (its settings and view options), rendered once."""
         return self.memory.get(f"view:{topic}:{name}", key, render, gate=False)
-
-    def views(self, topic: str, key: Hashable, renders: dict[str, Callable[[], str]]) -> list[str]:
-        return [self.view(topic, name, key, fn) for name, fn in renders.items()]
-
-    def peek(self, namespace: str, key: Hashable):
-        return self.memory.peek(namespace, key)
-
-    @property
-    def used_bytes(self) -> int:
-        return self.memory.used
 
     @property
     def budget_bytes(self) -> int:
