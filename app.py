@@ -17,7 +17,7 @@ import os
 import gradio as gr
 
 from store import stats, warm_up
-from ui import attention, compare, denoising, lesson, next_token, noising, sessions, text_to_image, vision
+from ui import attention, compare, denoising, lesson, next_token, noising, sessions, text_to_image, translate, vision
 from ui.common import CSS_PATH, THEME
 
 log = logging.getLogger("explainer")
@@ -43,6 +43,8 @@ def build() -> gr.Blocks:
                 attention.build(blocks)
             with gr.Tab("Next token", id="next_token"):
                 next_token.build(blocks)
+            with gr.Tab("Translate", id="translate"):  # the third shape: encoder + decoder, joined by cross-attention
+                translate.build(blocks)
             with gr.Tab("Noising", id="noising"):  # the forward process first: denoising reverses it
                 noising.build(blocks)
             with gr.Tab("Denoising", id="denoising"):

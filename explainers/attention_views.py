@@ -125,18 +125,11 @@ def _strongest(w: np.ndarray, tokens: list[str], n: int = 3) -> str:
     return "; ".join(f"{tokens[i]} to {tokens[j]} {w[i, j]:.2f}" for i, j in pairs)
 
 
-def _css_string(lines: list[str]) -> str:
-    r"""Tokens as one CSS string, one per line ('\A'), safe inside <style> (no '<', no quotes)."""
-    def esc(t: str) -> str:
-        return "".join(ch if ch.isalnum() or ch in " .,;:!?-_()[]#@&%+=~^|/*" else f"\\{ord(ch):x} " for ch in t)
-    return '"' + "\\A ".join(esc(t) for t in lines) + '"'
-
-
 def label_style(uid: str, tokens: list[str]) -> str:
     """The token labels of every map of one run, written ONCE as CSS generated content: each map
     only carries two empty spans, so 150 labelled maps cost no more than one list of tokens.
     Maps are `aria-hidden` labels around an image whose alt text names the strongest links."""
-    text = _css_string(tokens)
+    text = frames.css_lines(tokens)
     return f"<style>.{uid} .at-rows::before, .{uid} .at-cols::before {{content:{text}}}</style>"
 
 

@@ -110,6 +110,14 @@ def figure_tag(uri: str, caption: str, alt: str, width: int = 160) -> str:
             f'<figcaption>{html.escape(caption)}</figcaption></figure>')
 
 
+def css_lines(lines: Sequence[str]) -> str:
+    r"""Labels as one CSS string, one per line ('\A'), safe inside <style> (no '<', no quotes): the
+    labels of every map of a run are written once as generated content (`content:` of a ::before)."""
+    def esc(t: str) -> str:
+        return "".join(ch if ch.isalnum() or ch in " .,;:!?-_()[]#@&%+=~^|/*" else f"\\{ord(ch):x} " for ch in t)
+    return '"' + "\\A ".join(esc(t) for t in lines) + '"'
+
+
 @dataclass(frozen=True)
 class Axis:
     """One slider of a scrubber: its accessible name and its integer range."""

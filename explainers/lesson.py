@@ -194,6 +194,21 @@ STEPS: tuple[LessonStep, ...] = (
         "not more numerous.",
         "side_by_side_view", "compare"),
     LessonStep(
+        "The original Transformer: an encoder, a decoder, and cross-attention",
+        "The first Transformer was built to translate. An encoder reads the whole source at once; a decoder writes "
+        "the output one token at a time and, for every token, looks back at the encoded source through "
+        "cross-attention.",
+        "A small translator turns 'Friday, 5 March 2021' into '2021-03-05', one character at a time. While it "
+        "writes the month digits '03', where does its best-aligned cross-attention head look?",
+        ("At the weekday 'Friday'", "At the month name 'March'", "At the year '2021'",
+         "Evenly at every character"),
+        1,
+        "To write the month's number it has to find the month, so training shapes a head of cross-attention into "
+        "a pointer: the alignment the original paper drew between English and French words, here letter by letter. "
+        "The weekday carries nothing it needs, and the alignment skips it. The same operation lets an image "
+        "model's patches read the words of a prompt.",
+        "translation_view", "translate"),
+    LessonStep(
         "What goes wrong depends on the architecture",
         "Failures are built into each design. A language model predicts likely text, not true text, so it can be "
         "fluent and wrong. A diffusion model given too few steps or too strong a guidance leaves visible artifacts.",
@@ -206,6 +221,18 @@ STEPS: tuple[LessonStep, ...] = (
         "like at a small scale. The diffusion side fails differently: with few steps the image stays rough, with "
         "too much guidance it becomes harsh and over-saturated.",
         "failures_view", "compare"),
+    LessonStep(
+        "What goes wrong, again: a translator has no calendar",
+        "The translator learned from real dates only, in eight formats. It has never been told that a month can "
+        "be too short, and it has no way to say 'I cannot'.",
+        "Ask it to translate '31 February 2021', a day that does not exist. What does it write?",
+        ("An error: there is no such date", "'2021-02-31': what the characters say",
+         "'2021-03-03': it counts on into March"),
+        1,
+        "It converts characters; nothing in it checks the calendar, and every example it saw had an answer, so it "
+        "always answers. How sure it is tells you little here: the number below is measured on this run. The same "
+        "holds for big language models: fluent output is not a checked fact.",
+        "no_calendar_view", "translate"),
 )
 
 

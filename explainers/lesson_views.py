@@ -23,6 +23,7 @@ from explainers import frames
 from explainers.compute import memoize
 from explainers.lesson import STEPS, step
 from explainers.t2i_spec import word_map_finding
+from explainers.translation_views import lesson_alignment, lesson_no_calendar
 from models.errors import InputError
 
 log = logging.getLogger("explainer")
@@ -43,6 +44,8 @@ FFN_TEXT = "ROMEO: But soft, what light through yonder window"
 DIGIT_PROMPT = "a handwritten 7"
 T2I_PROMPT = "a red 3 on a blue background"
 WRONG_TEXT = "The capital of France is"
+TRANSLATE_TEXT = "Friday, 5 March 2021"
+IMPOSSIBLE_DATE = "31 February 2021"
 
 
 class NotReady(RuntimeError):
@@ -283,6 +286,14 @@ def failures_view() -> LessonView:
             + f"<h4>A diffusion model: artifacts</h4><div {ROW}>{figs}</div>")
     return LessonView(body, f"tiny-gpt continued with '{g.generated.strip()[:60]}' (top first token "
                             f"'{p.tokens[0]}' at {p.before[0]:.0%}); the three digits share seed 0.")
+
+
+def translation_view() -> LessonView:
+    return LessonView(*lesson_alignment(TRANSLATE_TEXT))
+
+
+def no_calendar_view() -> LessonView:
+    return LessonView(*lesson_no_calendar(IMPOSSIBLE_DATE))
 
 
 # ---- rendering, cached per step ---------------------------------------------------------------

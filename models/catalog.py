@@ -19,7 +19,7 @@ from typing import Any
 from models.errors import InputError
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "models"
-FAMILIES = ("encoder", "decoder", "diffusion", "text-to-image", "vision",
+FAMILIES = ("encoder", "decoder", "encoder-decoder", "diffusion", "text-to-image", "vision",
             "preview-decoder")  # preview-decoder: a helper of Hub text-to-image models, never listed as a generator
 
 
@@ -80,6 +80,9 @@ REGISTRY: dict[str, ModelSpec] = dict([
           "plus an AutoencoderKL), trained here on captioned colour digits"),
     _spec("tiny-vit", "vision", "embedded", str(ASSETS / "tiny-vit-mnist"),
           "tiny-vit: a Vision Transformer (patches 4x4, 4 layers x 4 heads) trained here to read handwritten digits"),
+    _spec("tiny-dates", "encoder-decoder", "embedded", str(ASSETS / "tiny-dates"),
+          "tiny-dates: an encoder-decoder Transformer (BART layout, 2 + 2 layers x 4 heads, 0.69 M parameters) "
+          "trained here to turn dates written by people into ISO 8601, character by character"),
     _spec("bert-base-uncased", "encoder", "hub", "bert-base-uncased", "BERT base (uncased), 12 layers x 12 heads"),
     _spec("distilbert-base-uncased", "encoder", "hub", "distilbert-base-uncased", "DistilBERT, 6 layers x 12 heads"),
     _spec("gpt2", "decoder", "hub", "gpt2", "GPT-2 small, 12 layers x 12 heads (124 M parameters)"),
@@ -229,6 +232,11 @@ def _load_uncached(s: ModelSpec, checkpoint: str | None) -> Bundle:
         model = cls.from_pretrained(where, attn_implementation="eager", **common, **hub).eval()
         tokenizer = AutoTokenizer.from_pretrained(s.path, trust_remote_code=False, **hub)
         return Bundle(s, model, tokenizer=tokenizer)
+    if s.family == "encoder-decoder":
+        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+        model = AutoModelForSeq2SeqLM.from_pretrained(where, attn_implementation="eager", **common).eval()
+        return Bundle(s, model, tokenizer=AutoTokenizer.from_pretrained(s.path, trust_remote_code=False))
     if s.family == "text-to-image":
         return _load_text_to_image(s, where, checkpoint)
     if s.family == "preview-decoder":

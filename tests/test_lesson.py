@@ -16,8 +16,8 @@ T2I_READY = (lesson_views.T2I_WEIGHTS / "config.json").is_file()
 
 # ---- content ---------------------------------------------------------------------------------
 
-def test_lesson_has_12_to_15_steps_each_with_one_correct_answer():
-    assert 12 <= len(STEPS) <= 15
+def test_lesson_has_12_to_20_steps_each_with_one_correct_answer():
+    assert 12 <= len(STEPS) <= 20
     for s in STEPS:
         assert len(s.choices) >= 3 and len(set(s.choices)) == len(s.choices), s.title
         assert 0 <= s.answer < len(s.choices), s.title
