@@ -54,7 +54,7 @@ CSS = """
 
 
 def _shown(ch: str) -> str:
-    return {" ": "\u2423", "</s>": "\u2205"}.get(ch, ch)  # a space as ␣, the end token as ∅
+    return {" ": "\u2423", "</s>": "\u2205", "<s>": "\u25b8"}.get(ch, ch)  # space ␣, end ∅, start ▸
 
 
 def _where(r: TranslationResult, k: int) -> str:
@@ -143,10 +143,10 @@ def _field_of(j: int) -> str:
     return f"the {f}'s" if f else "a separator,"
 
 
-MATRICES = ("<b>Cross-attention</b> (left): rows = output characters, columns = source characters; a row fills "
-            "in at each step: the alignment. <b>Encoder self-attention</b> (middle): every source character looks "
-            "at every other (no mask), computed once before decoding. <b>Decoder self-attention</b> (right): "
-            "causal, each output position sees only the start token and what is already written.")
+MATRICES = ("<b>Cross-attention</b> (first): rows = output characters, columns = source characters; a row "
+            "fills in at each step: the alignment. <b>Decoder self-attention</b> (second): causal, each output "
+            "position sees only the start token and what is already written. <b>Encoder self-attention</b> "
+            "(third): every source character looks at every other (no mask), computed once before decoding.")
 
 
 def _uid() -> str:
@@ -177,15 +177,15 @@ def steps_view(r: TranslationResult) -> str:
             + f'<div class="tr-row"><div>{bars}</div>'
             + _matrix(_heat(cross, float(cross.max()), j + 1, pics), "cross", "Cross-attention",
                       f"Cross-attention, {which}")
-            + _matrix(_heat(enc, float(enc.max()), None, pics), "enc", "Encoder self-attention",
-                      f"Encoder self-attention, {which}")
             + _matrix(_heat(dec, float(dec.max()), j + 1, pics), "dec", "Decoder self-attention",
                       f"Decoder self-attention, {which}")
+            + _matrix(_heat(enc, float(enc.max()), None, pics), "enc", "Encoder self-attention",
+                      f"Encoder self-attention, {which}")
             + "</div>")
     src, tgt, dec_in = list(r.source_tokens), list(r.target_tokens), list(r.decoder_inputs)
     header = (matrix_style(uid, {"cross": (tgt, src), "enc": (src, src), "dec": (dec_in, dec_in)})
               + f'<p class="tr-legend">{MATRICES} Bright = more attention (viridis, each matrix scaled to its own '
-                "peak); grey rows: steps not written yet. \u2423 = a space, \u2205 = the end token.</p>")
+                "peak); grey rows: steps not written yet. \u2423 = a space, \u25b8 = the start token, \u2205 = the end token.</p>")
     axes = [frames.Axis("Step", 1, T, 1, "writes output character n"),
             frames.Axis("Layer", 0, L, 0, "0 = average of all layers"),
             frames.Axis("Head", 0, H, 0, "0 = average of all heads")]
@@ -250,17 +250,20 @@ def two_ways(r: TranslationResult, im: TextToImageResult) -> str:
     for w, m in zip(words, maps):
         figs.append(frames.figure_tag(frames.heat_uri(m, 0.0, float(m.max()) or 1.0, "inferno"), w,
                                       f"Patches that read '{w}' (summed over the steps)", 88))
-    j = r.least_sure
-    k = r.strongest_source(j)
+    al = metrics().get("alignment", {})
+    layer, head = al.get("best_layer", 1) - 1, al.get("best_head", 1) - 1
+    j = next((i for i, f in enumerate(TARGET_FIELDS) if f == "month"), 0) if len(r.target_tokens) == 10 else 0
+    k = r.strongest_source(j, layer, head)
+    figs.insert(0, frames.figure_tag(frames.rgb_uri(im.image), "the image", f"The image made for '{im.prompt}'", 88))
     strongest_word = words[int(maps.reshape(len(maps), -1).mean(1).argmax())] if words else ""
     h, w = maps.shape[1:] if len(maps) else (0, 0)
     return (
         '<div class="tr-row"><div>'
-        + alignment_figure(r)
+        + alignment_figure(r, layer, head)
         + f'<p class="tr-legend"><b>Output tokens query source tokens.</b> Each of the {len(r.target_tokens)} '
           f"output characters asks, while it is written, which of the {len(r.source_tokens)} source characters "
-          f"matter; a row sums to 1. Here character {j + 1} ('{html.escape(r.target_tokens[j])}') "
-          f"read {html.escape(_where(r, k))} most.</p></div><div>"
+          f"matter; a row sums to 1. Here (layer {layer + 1}, head {head + 1}: the best-aligned head) character "
+          f"{j + 1} ('{html.escape(r.target_tokens[j])}') read {html.escape(_where(r, k))} most.</p></div><div>"
         + f'<div class="t2i-words" style="display:flex;flex-wrap:wrap;gap:6px">{"".join(figs)}</div>'
         + f'<p class="tr-legend"><b>Image patches query prompt words.</b> Each of the {h * w} latent patches asks, '
           f"at every denoising step, which of the prompt's tokens matter; a map is one word's column of that "
