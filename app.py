@@ -17,7 +17,19 @@ import os
 import gradio as gr
 
 from store import stats, warm_up
-from ui import attention, compare, denoising, lesson, next_token, noising, sessions, text_to_image, translate, vision
+from ui import (
+    attention,
+    compare,
+    denoising,
+    lesson,
+    next_token,
+    noising,
+    other_family,
+    sessions,
+    text_to_image,
+    translate,
+    vision,
+)
 from ui.common import CSS_PATH, THEME
 
 log = logging.getLogger("explainer")
@@ -55,6 +67,8 @@ def build() -> gr.Blocks:
                 text_to_image.build(blocks)
             with gr.Tab("Side by side", id="compare"):
                 compare.build(blocks)
+            with gr.Tab("Same job, other family", id="other_family"):  # a transformer paints; crossing the line
+                other_family.build(blocks)
             with gr.Tab("Lesson", id="lesson"):  # a guided walk through the article, step by step
                 lesson_ui = lesson.build(blocks)
         lesson.wire_links(blocks, tabs, lesson_ui, link_note)  # ?tab=<id> and ?lesson=N

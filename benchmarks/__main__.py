@@ -28,6 +28,8 @@ Sections (medians over several runs; ratios to a floor measured in the same run)
   memory       server memory over 500 mixed requests (bounded caches: it must plateau)
   t2i_classroom  Text to image for 30 students: the web floor (a bare echo app), the bare work, the same
                example and own prompts, and the answer size (benchmarks/classroom_t2i.py)
+  translate    tiny-dates: one translation with every attention recorded vs bare greedy decoding, its step
+               view's render time and size (in this process, uncached)
   quality      tiny-ddpm accuracy/diversity at 50 samples per digit (slow; --quality)
 
 Run it on an otherwise idle machine: the figures are meant for 2 free cores.
@@ -192,6 +194,32 @@ def bench_denoise(runs: int = 3) -> dict:
     a, b = statistics.median(capture), statistics.median(bare)
     return dict(app_seconds=a, bare_seconds=b, ratio=a / b, goal=1.15, runs=runs, precision=precision(bundle.model),
                 bare_float32_seconds=statistics.median(fp32))
+
+
+def bench_translate(runs: int = 30) -> dict:
+    """tiny-dates: the app's translation (greedy + one pass recording every attention) vs bare greedy
+    decoding, interleaved on the same dates; then the step view (every step x layer x head)."""
+    import torch
+
+    import models
+    from explainers import translation, translation_views
+    from models.dates import all_dates, render
+    from models.seq2seq import greedy
+
+    b = models.load("tiny-dates")
+    texts = [render(d, "weekday") for d in all_dates()[::997][:runs]]
+    app, bare, view = [], [], []
+    for t in texts:
+        enc = b.tokenizer(t, return_tensors="pt")
+        bare.append(timed(greedy, b.model, enc.input_ids, enc.attention_mask, 11))
+        app.append(timed(translation.translate.uncached, t))
+    r = translation.translate.uncached(texts[0])
+    for _ in range(5):
+        view.append(timed(translation_views.steps_view, r))
+    a, c = statistics.median(app), statistics.median(bare)
+    return dict(translate_ms=1000 * a, bare_greedy_ms=1000 * c, ratio=a / c, goal_ms=50, runs=runs,
+                threads=torch.get_num_threads(), step_view_ms=1000 * statistics.median(view),
+                step_view_kb=len(translation_views.steps_view(r)) / 1024)
 
 
 def bench_sliders(s: Server, n: int = 40) -> dict:
@@ -438,7 +466,7 @@ def save(res: dict) -> None:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sections = ["startup", "first", "latency", "sliders", "classroom", "scrub", "click", "memory", "denoise",
-                "t2i_classroom"]
+                "t2i_classroom", "translate"]
     p.add_argument("--only", nargs="*", default=None, choices=sections, metavar="SECTION",
                    help=f"run only these sections: {', '.join(sections)}")
     p.add_argument("--quality", action="store_true", help="also run the 50-per-digit diffusion quality check")
@@ -475,6 +503,9 @@ def main(argv=None) -> None:
     if want("denoise"):
         res["denoise"] = bench_denoise()
         print("denoise", json.dumps(res["denoise"], indent=1), flush=True)
+    if want("translate"):
+        res["translate"] = bench_translate()
+        print("translate", json.dumps(res["translate"], indent=1), flush=True)
     if a.quality:
         from training.eval_tiny_ddpm import evaluate
 

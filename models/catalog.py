@@ -19,7 +19,7 @@ from typing import Any
 from models.errors import InputError
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "models"
-FAMILIES = ("encoder", "decoder", "encoder-decoder", "diffusion", "text-to-image", "vision",
+FAMILIES = ("encoder", "decoder", "encoder-decoder", "diffusion", "text-to-image", "vision", "painter",
             "preview-decoder")  # preview-decoder: a helper of Hub text-to-image models, never listed as a generator
 
 
@@ -83,6 +83,11 @@ REGISTRY: dict[str, ModelSpec] = dict([
     _spec("tiny-dates", "encoder-decoder", "embedded", str(ASSETS / "tiny-dates"),
           "tiny-dates: an encoder-decoder Transformer (BART layout, 2 + 2 layers x 4 heads, 0.69 M parameters) "
           "trained here to turn dates written by people into ISO 8601, character by character"),
+    _spec("tiny-painter-ar", "painter", "embedded", str(ASSETS / "tiny-painters" / "autoregressive"),
+          "tiny-painter-ar: a GPT-2 (4 layers x 4 heads) that paints a 14 x 14 digit one pixel token per pass"),
+    _spec("tiny-painter-maskgit", "painter", "embedded", str(ASSETS / "tiny-painters" / "maskgit"),
+          "tiny-painter-maskgit: a bidirectional transformer (4 layers x 4 heads) that paints a digit by "
+          "unmasking many tokens per pass (MaskGIT)"),
     _spec("bert-base-uncased", "encoder", "hub", "bert-base-uncased", "BERT base (uncased), 12 layers x 12 heads"),
     _spec("distilbert-base-uncased", "encoder", "hub", "distilbert-base-uncased", "DistilBERT, 6 layers x 12 heads"),
     _spec("gpt2", "decoder", "hub", "gpt2", "GPT-2 small, 12 layers x 12 heads (124 M parameters)"),
@@ -237,6 +242,11 @@ def _load_uncached(s: ModelSpec, checkpoint: str | None) -> Bundle:
 
         model = AutoModelForSeq2SeqLM.from_pretrained(where, attn_implementation="eager", **common).eval()
         return Bundle(s, model, tokenizer=AutoTokenizer.from_pretrained(s.path, trust_remote_code=False))
+    if s.family == "painter":
+        from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
+
+        cls = AutoModelForCausalLM if s.key.endswith("-ar") else AutoModelForMaskedLM
+        return Bundle(s, cls.from_pretrained(where, **common).eval())
     if s.family == "text-to-image":
         return _load_text_to_image(s, where, checkpoint)
     if s.family == "preview-decoder":

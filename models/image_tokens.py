@@ -80,8 +80,8 @@ def paint_autoregressive(model, digit: int, seed: int = 0, temperature: float = 
     ids = torch.tensor([[CLASS_BASE + int(digit)]])
     past, out, probs, conf = None, [], [], []
     for i in range(N_TOKENS):
-        o = model(input_ids=ids, past_key_values=past, use_cache=True)
-        past = o.past_key_values
+        o = model(input_ids=ids, cache=past, use_cache=True)
+        past = o.cache
         p = torch.softmax(_levels(o.logits[0, -1]) / max(temperature, 1e-4), -1)
         tok = int(torch.multinomial(p, 1, generator=g)) if temperature > 0 else int(p.argmax())
         out.append(tok)
