@@ -68,7 +68,8 @@ def paint_view(r: PaintResult) -> str:
             extra = ""
         items[(k,)] = f'<div style="display:flex;gap:16px;flex-wrap:wrap;align-items:flex-start">{img}<div>' \
                       f'<p class="caption">{html.escape(note)}</p>{extra}</div></div>'
-    axis = frames.Axis("Pass", 0, r.passes, r.passes, f"of {r.passes} forward passes")
+    name = "Pixel pass" if r.method == "autoregressive" else "Unmasking pass"
+    axis = frames.Axis(name, 0, r.passes, r.passes, f"of {r.passes} forward passes")
     return frames.scrubber([axis], items, play=True, pics=pics)
 
 

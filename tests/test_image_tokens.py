@@ -146,7 +146,7 @@ def test_paint_tab_scrubs_without_the_server(browser, app_url):  # noqa: F811
         pg.on("request", lambda r: calls.append(r.url) if "/gradio_api/" in r.url and "heartbeat" not in r.url
               else None)
         before = _shown(pg, view)
-        slider = pg.locator(view).get_by_role("slider", name="Pass", exact=True)
+        slider = pg.locator(view).get_by_role("slider", name="Unmasking pass", exact=True)
         slider.focus()
         pg.keyboard.press("Home")
         pg.wait_for_timeout(300)

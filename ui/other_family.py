@@ -76,4 +76,4 @@ def build(demo: gr.Blocks) -> None:
         gr.Markdown(image_tokens_views.measured_table())
     outs = [summary, ar, mg, order, diff]
     go.click(paint, [digit, seed], outs, api_name="paint", **MODEL_EVENTS)
-    links.register(demo, links.TabLink("other_family", paint, link_inputs, outs, ("pass", "step")))
+    links.register(demo, links.TabLink("other_family", paint, link_inputs, outs, ("pixel_pass", "unmasking_pass", "step")))
