@@ -112,6 +112,19 @@ def test_attention_layer_and_head_sliders_scrub_in_the_browser(page):
     assert calls == [], calls  # every move was answered in the browser
 
 
+def test_editing_the_text_marks_the_attention_views_stale_until_the_next_run(page):
+    open_tab(page, "Attention")
+    page.get_by_role("button", name="Show attention").click()
+    page.locator("#attention-maps [data-frame]:not([hidden]) img").first.wait_for(timeout=120_000)
+    assert page.locator("#attention-tokens.fv-stale").count() == 0
+    page.get_by_role("textbox", name="Text", exact=True).fill("A different sentence now.")
+    page.locator("#attention-tokens.fv-stale").wait_for(timeout=10_000)  # in the browser: no server call
+    assert page.locator("#attention-maps.fv-stale").count() == 1
+    page.get_by_role("button", name="Show attention").click()
+    page.wait_for_function("() => !document.querySelector('#attention-tokens.fv-stale')", timeout=120_000)
+    assert "different" in page.locator("#attention-tokens").inner_text()
+
+
 def test_attention_error_keeps_the_last_good_views_and_says_so_once(page):
     open_tab(page, "Attention")
     page.get_by_role("button", name="Show attention").click()

@@ -4,6 +4,8 @@ shifting with its context. Wiring only: the views come from explainers.attention
 
 from __future__ import annotations
 
+import json
+
 import gradio as gr
 
 from explainers import attention, attention_views
@@ -95,6 +97,10 @@ def bertviz_when_opened(last_run, view: str):
 
 # After a run: if the bertviz tab is the one on screen, redraw it for the new sentence.
 REDRAW_BERTVIZ_IF_OPEN_JS = static_js("bertviz_redraw.js")
+STALE_JS = static_js("stale_views.js")
+RUN_VIEWS = ("attention-tokens", "attention-maps")  # the views that belong to the last run's text
+MARK_STALE_JS = f"() => ({STALE_JS})({json.dumps(RUN_VIEWS)}, true)"
+MARK_FRESH_JS = f"() => ({STALE_JS})({json.dumps(RUN_VIEWS)}, false)"
 
 
 @friendly_errors
@@ -135,7 +141,7 @@ def build(demo: gr.Blocks) -> None:
     # (text, model) of the last run: every view below follows it. A hidden component, not gr.State:
     # a State makes the page hold a heartbeat connection open for its whole life.
     last_run = gr.JSON(value=None, visible=False)
-    tokens = gr.HTML(label="Tokens")
+    tokens = gr.HTML(label="Tokens", elem_id="attention-tokens")
     with gr.Tabs():
         with gr.Tab("Maps: every layer and head"):
             maps = gr.HTML(value="<p class='caption'>Press 'Show attention'.</p>", label="Attention maps",
@@ -173,10 +179,11 @@ def build(demo: gr.Blocks) -> None:
     # iframe made the next click slower (0.26 s, then 0.45, 0.70, 0.93, 1.26 s in Chromium).
     run.click(check_text, text, None, api_name="attention_check", show_progress="hidden").success(
         run_attention, [text, model, hide], outs, api_name="attention", **ev).success(
-        None, None, None, js=REDRAW_BERTVIZ_IF_OPEN_JS)
+        None, None, None, js=REDRAW_BERTVIZ_IF_OPEN_JS).success(None, None, None, js=MARK_FRESH_JS)
     text.submit(check_text, text, None, api_name="attention_submit_check", show_progress="hidden").success(
         run_attention, [text, model, hide], outs, api_name="attention_submit", **ev).success(
-        None, None, None, js=REDRAW_BERTVIZ_IF_OPEN_JS)
+        None, None, None, js=REDRAW_BERTVIZ_IF_OPEN_JS).success(None, None, None, js=MARK_FRESH_JS)
+    text.input(None, None, None, js=MARK_STALE_JS)  # edited: the chips and maps show an older text
     viz_tab.select(bertviz_when_opened, [last_run, view], viz, api_name="bertviz_on_open", **ev)
     hide.change(rerender, [last_run, hide], [tokens, maps], api_name="attention_hide_special", **ev)
     show_viz.click(bertviz_last_run, [last_run, view], viz, api_name="bertviz_last_run", **ev)
