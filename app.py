@@ -21,6 +21,7 @@ from ui import (
     attention,
     compare,
     denoising,
+    failures,
     lesson,
     next_token,
     noising,
@@ -69,6 +70,8 @@ def build() -> gr.Blocks:
                 compare.build(blocks)
             with gr.Tab("Same job, other family", id="other_family"):  # a transformer paints; crossing the line
                 other_family.build(blocks)
+            with gr.Tab("When it fails", id="failures"):  # failure modes, measured
+                failures.build(blocks)
             with gr.Tab("Lesson", id="lesson"):  # a guided walk through the article, step by step
                 lesson_ui = lesson.build(blocks)
         lesson.wire_links(blocks, tabs, lesson_ui, link_note)  # ?tab=<id> and ?lesson=N

@@ -12,7 +12,7 @@ from explainers.lesson import STEPS, parse_step, step
 from explainers.lesson_views import handout_file, render, reveal_text
 from ui.common import SCRUB_JS, friendly_errors, static_js
 
-TAB_IDS = ("attention", "next_token", "translate", "noising", "denoising", "text_to_image", "vision", "compare", "other_family", "lesson")
+TAB_IDS = ("attention", "next_token", "translate", "noising", "denoising", "text_to_image", "vision", "compare", "other_family", "failures", "lesson")
 CHOICES = [(f"{i}. {s.title}", i) for i, s in enumerate(STEPS, start=1)]
 
 EXPLAIN = f"""
