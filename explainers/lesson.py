@@ -194,6 +194,19 @@ STEPS: tuple[LessonStep, ...] = (
         "not more numerous.",
         "side_by_side_view", "compare"),
     LessonStep(
+        "The same job by the other family: a transformer paints",
+        "The article gives text to transformers and images to diffusion. But a picture can be cut into tokens "
+        "too, and a transformer can write them, either one per forward pass or many per pass.",
+        "A transformer paints a digit as 14 x 14 = 196 tokens. How many forward passes does it need writing one "
+        "token per pass, and how many does MaskGIT need, unmasking many per pass?",
+        ("196 and 12", "1 and 1", "50 and 50"),
+        0,
+        "One token per pass means one pass per token, exactly as a language model writes words. MaskGIT predicts "
+        "every masked token at each pass and keeps the surest, so it finishes in a dozen passes; the diffusion "
+        "model refines the whole digit in each of its 50. What separates the families here is how the output is "
+        "produced, not whether it is text or a picture.",
+        "painters_view", "other_family"),
+    LessonStep(
         "The original Transformer: an encoder, a decoder, and cross-attention",
         "The first Transformer was built to translate. An encoder reads the whole source at once; a decoder writes "
         "the output one token at a time and, for every token, looks back at the encoded source through "
@@ -221,6 +234,18 @@ STEPS: tuple[LessonStep, ...] = (
         "like at a small scale. The diffusion side fails differently: with few steps the image stays rough, with "
         "too much guidance it becomes harsh and over-saturated.",
         "failures_view", "compare"),
+    LessonStep(
+        "Confident and wrong: calibration",
+        "A language model gives every next token a probability. If those probabilities are honest, the guesses "
+        "it makes 90% sure are right 90% of the time.",
+        "On a play it never saw, tiny-gpt is sometimes at least 90% sure of the next token. How often is it "
+        "right then?",
+        ("Always", "Roughly nine times in ten", "About half the time"),
+        1,
+        "Its surest guesses are mostly right but not always; across all its confidence levels the gap between "
+        "how sure it is and how often it is right is the calibration error, measured below. Being sure is not "
+        "being right: a fluent wrong answer can come with a high probability.",
+        "calibration_view", "failures"),
     LessonStep(
         "What goes wrong, again: a translator has no calendar",
         "The translator learned from real dates only, in eight formats. It has never been told that a month can "

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from explainers import frames
+from explainers import failures, failures_views, frames, image_tokens, image_tokens_views
 from explainers.compute import memoize
 from explainers.lesson import STEPS, step
 from explainers.t2i_spec import word_map_finding
@@ -46,6 +46,7 @@ T2I_PROMPT = "a red 3 on a blue background"
 WRONG_TEXT = "The capital of France is"
 TRANSLATE_TEXT = "Friday, 5 March 2021"
 IMPOSSIBLE_DATE = "31 February 2021"
+PAINT_DIGIT = 3
 
 
 class NotReady(RuntimeError):
@@ -290,6 +291,22 @@ def failures_view() -> LessonView:
 
 def translation_view() -> LessonView:
     return LessonView(*lesson_alignment(TRANSLATE_TEXT))
+
+
+def painters_view() -> LessonView:
+    ar, mg = image_tokens.generate(PAINT_DIGIT, "autoregressive", 0), image_tokens.generate(PAINT_DIGIT, "maskgit", 0)
+    d = image_tokens.diffusion_reference(PAINT_DIGIT, 0)
+    return LessonView(image_tokens_views.summary(ar, mg, d).replace("\n", "<br>") + image_tokens_views.paint_view(mg),
+                      f"For a {PAINT_DIGIT}: {ar.passes} passes ({ar.seconds:.1f} s) one token at a time, {mg.passes} "
+                      f"passes ({mg.seconds:.2f} s) with MaskGIT, {d.passes} ({d.seconds:.1f} s) for tiny-ddpm.")
+
+
+def calibration_view() -> LessonView:
+    c = failures.calibration(failures.sample_text())
+    sure = c.counts[-1]
+    return LessonView(failures_views.calibration_view(c),
+                      f"On the opening of Hamlet, {sure:,} of tiny-gpt's {c.n:,} guesses were made 90-100% sure, and "
+                      f"{c.accuracy[-1]:.0%} of those were right; ECE {c.ece:.3f}.")
 
 
 def no_calendar_view() -> LessonView:
