@@ -29,6 +29,9 @@ from models.image_tokens import N_TOKENS, SIDE, detokenize, paint_autoregressive
 
 METHODS = {"autoregressive": "tiny-painter-ar", "maskgit": "tiny-painter-maskgit"}
 MASKGIT_PASSES = 12  # MaskGIT's own default for 256 tokens is 8 to 12
+# Sampling temperatures, chosen on seeds 200-205 (never the card's 1000+): the autoregressive painter at
+# 1.0 gave a digit the ViT read as asked 85% of the time, at 0.8 95%, at 0.6 88% (fainter digits)
+AR_TEMPERATURE = 0.8
 DIFFUSION_STEPS = 50
 
 
@@ -98,7 +101,7 @@ def _generate(digit: int, method: str, seed: int, progress=None) -> PaintResult:
     model = models.load(METHODS[method]).model
     t0 = time.perf_counter()
     if method == "autoregressive":
-        p = paint_autoregressive(model, digit, seed, progress=progress)
+        p = paint_autoregressive(model, digit, seed, AR_TEMPERATURE, progress=progress)
         level_probs = p.probs
     else:
         p = paint_maskgit(model, digit, MASKGIT_PASSES, seed, progress=progress)

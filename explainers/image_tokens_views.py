@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from explainers import frames
-from explainers.image_tokens import DiffusionReference, PaintResult
+from explainers.image_tokens import AR_TEMPERATURE, DiffusionReference, PaintResult
 from models.image_tokens import LEVELS, SIDE
 
 SHOW = 168  # pixels a 14 x 14 canvas is drawn at
@@ -40,7 +40,7 @@ def canvas_rgb(r: PaintResult, after: int) -> np.ndarray:
 def _level_bars(p: np.ndarray, chosen: int) -> str:
     return frames.bars_html([f"level {i} ({'blank' if i == 0 else 'ink' if i == LEVELS - 1 else 'grey'})"
                              for i in range(LEVELS)], p, highlight=chosen, vmax=1.0,
-                            title="The distribution this pixel was drawn from")
+                            title=f"The distribution this pixel was drawn from (temperature {AR_TEMPERATURE:g})")
 
 
 def paint_view(r: PaintResult) -> str:
