@@ -104,9 +104,10 @@ def cosine_schedule(passes: int) -> list[int]:
 
 @torch.no_grad()
 def paint_maskgit(model, digit: int, passes: int = 12, seed: int = 0, temperature: float = 1.0,
-                  progress: Callable[[int, int], None] | None = None) -> Painting:
-    """All pixels masked; each pass predicts every masked pixel, draws a level for each, and keeps
-    the most confident (Gumbel noise on the confidences, annealed to 0 as in MaskGIT)."""
+                  choice_temperature: float = 4.5, progress: Callable[[int, int], None] | None = None) -> Painting:
+    """All pixels masked; each pass predicts every masked pixel, draws a level for each (at
+    `temperature`), and keeps the most confident; Gumbel noise scaled by `choice_temperature` (MaskGIT's
+    default 4.5), annealed to 0 over the passes, lets a less sure token win now and then."""
     g = torch.Generator().manual_seed(int(seed))
     tokens = torch.full((N_TOKENS,), MASK, dtype=torch.long)
     conf_all = np.zeros(N_TOKENS, np.float32)
@@ -119,7 +120,7 @@ def paint_maskgit(model, digit: int, passes: int = 12, seed: int = 0, temperatur
         c = p.gather(1, drawn[:, None])[:, 0]
         masked = tokens == MASK
         k = min(k, int(masked.sum()))
-        anneal = temperature * (1 - (step + 1) / len(counts))
+        anneal = choice_temperature * (1 - (step + 1) / len(counts))
         gumbel = -torch.log(-torch.log(torch.rand(N_TOKENS, generator=g).clamp(1e-9, 1 - 1e-9)))
         score = torch.log(c.clamp_min(1e-12)) + anneal * gumbel
         score[~masked] = -math.inf
