@@ -183,7 +183,8 @@ def build(demo: gr.Blocks) -> None:
     text.submit(check_text, text, None, api_name="attention_submit_check", show_progress="hidden").success(
         run_attention, [text, model, hide], outs, api_name="attention_submit", **ev).success(
         None, None, None, js=REDRAW_BERTVIZ_IF_OPEN_JS).success(None, None, None, js=MARK_FRESH_JS)
-    text.input(None, None, None, js=MARK_STALE_JS)  # edited: the chips and maps show an older text
+    text.change(None, None, None, js=MARK_STALE_JS)  # edited (typed, an example, a link): the views show an older text
+    tokens.change(None, None, None, js=MARK_FRESH_JS)  # a run drew new views (a button, Enter, or a link's own run)
     viz_tab.select(bertviz_when_opened, [last_run, view], viz, api_name="bertviz_on_open", **ev)
     hide.change(rerender, [last_run, hide], [tokens, maps], api_name="attention_hide_special", **ev)
     show_viz.click(bertviz_last_run, [last_run, view], viz, api_name="bertviz_last_run", **ev)
