@@ -23,6 +23,7 @@ import numpy as np
 import models
 from explainers import denoising, vision
 from explainers.compute import memoize
+from explainers.text_input import check_number
 from models.digits import DIGIT_WORDS
 from models.errors import InputError
 from models.image_tokens import N_TOKENS, SIDE, detokenize, paint_autoregressive, paint_maskgit
@@ -82,13 +83,7 @@ def check(digit, method, seed) -> tuple[int, str, int]:
         raise InputError(f"Pick a digit from 0 to 9, not {str(digit)[:20]!r}.")
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}, not {str(method)[:30]!r}.")
-    try:
-        s = int(seed)
-    except (TypeError, ValueError):
-        raise InputError(f"The seed must be a whole number, not {str(seed)[:20]!r}.") from None
-    if not 0 <= s < 2**31:
-        raise InputError("The seed must be between 0 and 2147483647.")
-    return d, method, s
+    return d, method, check_number(seed, "seed", 0, 2**31 - 1, integer=True)
 
 
 def generate(digit, method: str = "autoregressive", seed=0, progress=None) -> PaintResult:
@@ -102,13 +97,11 @@ def _generate(digit: int, method: str, seed: int, progress=None) -> PaintResult:
     t0 = time.perf_counter()
     if method == "autoregressive":
         p = paint_autoregressive(model, digit, seed, AR_TEMPERATURE, progress=progress)
-        level_probs = p.probs
     else:
         p = paint_maskgit(model, digit, MASKGIT_PASSES, seed, progress=progress)
-        level_probs = np.zeros((len(p.order), 0), np.float32)
     seconds = time.perf_counter() - t0
     image = detokenize(p.tokens)
-    return PaintResult(digit, method, seed, p.tokens, image, p.order, p.confidence, level_probs,
+    return PaintResult(digit, method, seed, p.tokens, image, p.order, p.confidence, p.probs,
                        vit_reading(image), seconds)
 
 

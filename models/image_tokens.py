@@ -63,8 +63,8 @@ def maskgit_config():
 class Painting:
     tokens: np.ndarray  # (196,) the finished grey levels
     order: tuple[tuple[int, ...], ...]  # the token positions revealed at each pass
-    probs: np.ndarray  # (passes, LEVELS) autoregressive: the distribution of the pixel written at each pass;
-    # MaskGIT: the mean confidence of the pixels revealed at each pass in column 0
+    probs: np.ndarray  # autoregressive: (passes, LEVELS) the distribution of the pixel written at each pass;
+    # MaskGIT: (passes, 0), its per-token confidences are in `confidence`
     confidence: np.ndarray  # (196,) the probability of each pixel's chosen level when it was chosen
 
 
@@ -111,7 +111,7 @@ def paint_maskgit(model, digit: int, passes: int = 12, seed: int = 0, temperatur
     g = torch.Generator().manual_seed(int(seed))
     tokens = torch.full((N_TOKENS,), MASK, dtype=torch.long)
     conf_all = np.zeros(N_TOKENS, np.float32)
-    order, means = [], []
+    order = []
     counts = cosine_schedule(passes)
     for step, k in enumerate(counts):
         ids = torch.cat([torch.tensor([CLASS_BASE + int(digit)]), tokens])[None]
@@ -128,7 +128,6 @@ def paint_maskgit(model, digit: int, passes: int = 12, seed: int = 0, temperatur
         tokens[pick] = drawn[pick]
         conf_all[pick.numpy()] = c[pick].numpy()
         order.append(tuple(sorted(int(i) for i in pick)))
-        means.append([float(c[pick].mean())] + [0.0] * (LEVELS - 1))
         if progress is not None:
             progress(step + 1, len(counts))
-    return Painting(tokens.numpy(), tuple(order), np.asarray(means, np.float32), conf_all)
+    return Painting(tokens.numpy(), tuple(order), np.zeros((len(order), 0), np.float32), conf_all)
