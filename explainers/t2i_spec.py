@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ MAX_SEED = 2**31 - 1
 MAX_IMAGES = 8
 MAX_PROMPT_CHARS = 500
 SPECIAL = ("[CLS]", "[SEP]", "[PAD]")
+MAX_EXCITED = 3  # words Attend-and-Excite may raise at once
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class Settings:
     seed: int = 0
     n_images: int = 1
     model: str = DEFAULT_MODEL
+    excite: tuple[str, ...] = ()  # prompt words raised by Attend-and-Excite (lower case)
 
     @property
     def embedded(self) -> bool:
@@ -64,13 +67,43 @@ def check_model(model: object) -> str:
 
 
 def validate(prompt: object = "", steps: object = DEFAULT_STEPS, guidance: object = DEFAULT_GUIDANCE, seed: object = 0,
-             negative_prompt: object = "", model: object = DEFAULT_MODEL, n_images: object = 1) -> Settings:
+             negative_prompt: object = "", model: object = DEFAULT_MODEL, n_images: object = 1,
+             excite: object = None) -> Settings:
     """Raw values from the page or the API -> Settings, or an InputError saying what to change."""
-    return Settings(prompt=check_prompt(prompt), negative_prompt=check_prompt(negative_prompt, "negative prompt"),
+    prompt, model = check_prompt(prompt), check_model(model)
+    return Settings(prompt=prompt, negative_prompt=check_prompt(negative_prompt, "negative prompt"),
                     steps=check_number(steps, "Steps", *STEP_RANGE, integer=True),
                     guidance=float(check_number(guidance, "Guidance", 0, MAX_GUIDANCE)),
                     seed=check_number(seed, "Seed", 0, MAX_SEED, integer=True),
-                    n_images=check_number(n_images, "Images", 1, MAX_IMAGES, integer=True), model=check_model(model))
+                    n_images=check_number(n_images, "Images", 1, MAX_IMAGES, integer=True), model=model,
+                    excite=check_excite(excite, prompt, model))
+
+
+def prompt_words(prompt: str) -> list[str]:
+    """The words of a prompt, lower case, as a student would name them (letters and digits)."""
+    return re.findall(r"[a-z0-9]+", prompt.lower())
+
+
+def check_excite(excite: object, prompt: str, model: str) -> tuple[str, ...]:
+    """None, a list of words or one comma-separated string -> the words to excite, each a word of the prompt."""
+    if excite is None or excite == "" or excite == []:
+        return ()
+    if isinstance(excite, str):
+        excite = excite.split(",")
+    if not isinstance(excite, (list, tuple)) or not all(isinstance(w, str) for w in excite):
+        raise InputError("excite must be a list of words of the prompt, e.g. ['blue'].")
+    words = tuple(dict.fromkeys(w.strip().lower() for w in excite if w.strip()))
+    if not words:
+        return ()
+    if models.spec(model).source != "embedded":
+        raise InputError(f"Attend-and-Excite works with the embedded model ({DEFAULT_MODEL}), not {model!r}.")
+    if len(words) > MAX_EXCITED:
+        raise InputError(f"Excite at most {MAX_EXCITED} words at once, not {len(words)}.")
+    missing = [w for w in words if w not in prompt_words(prompt)]
+    if missing:
+        raise InputError(f"{', '.join(repr(w) for w in missing)} is not a word of the prompt; excite one of its own "
+                         f"words ({', '.join(dict.fromkeys(prompt_words(prompt))) or 'the prompt is empty'}).")
+    return words
 
 
 def check_second_prompt(text: object, example: str) -> str:
@@ -106,6 +139,7 @@ class TextToImageResult:
     self_attention: np.ndarray  # (steps, h*w, h*w): mean over layers and heads; rows sum to 1
     timesteps: np.ndarray  # (steps,)
     seconds: float
+    excite: tuple[str, ...] = ()  # the words Attend-and-Excite raised in this run (none: a plain run)
 
 
 def words_of(tokens: list[str], skip_special: bool = True) -> list[tuple[str, list[int]]]:

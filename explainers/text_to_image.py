@@ -94,9 +94,11 @@ def rare_words(tokens: list[str]) -> list[str]:
 
 def generate(prompt: str, steps: int = DEFAULT_STEPS, guidance: float = DEFAULT_GUIDANCE, seed: int = 0,
              negative_prompt: str = "", model: str = DEFAULT_MODEL, n_images: int = 1,
-             progress=None) -> TextToImageResult:
-    """Text to image with everything recorded (see the module doc). Empty prompt: unconditional."""
-    return run(validate(prompt, steps, guidance, seed, negative_prompt, model, n_images), progress)
+             progress=None, excite=None) -> TextToImageResult:
+    """Text to image with everything recorded (see the module doc). Empty prompt: unconditional.
+    excite: prompt words to raise with Attend-and-Excite (models.t2i_sampler); the recorded attention is
+    the excited run's own."""
+    return run(validate(prompt, steps, guidance, seed, negative_prompt, model, n_images, excite), progress)
 
 
 def run(s: Settings, progress=None) -> TextToImageResult:
@@ -120,7 +122,8 @@ def compute(s: Settings, progress=None) -> TextToImageResult:
     cond = (p.states.expand(n, -1, -1), torch.ones(n, p.states.shape[1]))
     uncond = (neg.states.expand(n, -1, -1), torch.ones(n, neg.states.shape[1]))
     noise = start_noise(bundle, [s.seed + i for i in range(n)])
-    out = sample(bundle, cond, uncond, noise, s.steps, s.guidance, record=True, progress=progress)
+    out = sample(bundle, cond, uncond, noise, s.steps, s.guidance, record=True, progress=progress,
+                 excite=excite_groups(p.tokens, s.excite))
     lat = torch.stack(out["latents"])  # (steps + 1, C, h, w)
     x0, x0u, x0c = torch.stack(out["x0"]), torch.stack(out["x0_u"]), torch.stack(out["x0_c"])
     # The full decoder for what the run delivers and for the model's guess at each step (the word maps
@@ -139,7 +142,20 @@ def compute(s: Settings, progress=None) -> TextToImageResult:
         image=images[0], images=images, latents=lat.numpy(), decoded=np.concatenate([pics[:k], images[:1]]),
         x0_decoded=x0_pics, x0_uncond=pics[k:2 * k], x0_cond=pics[2 * k:3 * k],
         cross_attention=cross.mean(dim=(1, 2)).numpy(), cross_attention_heads=cross.half().numpy(),
-        self_attention=selfa.numpy(), timesteps=np.array(out["timesteps"]), seconds=time.perf_counter() - t0)
+        self_attention=selfa.numpy(), timesteps=np.array(out["timesteps"]), seconds=time.perf_counter() - t0,
+        excite=s.excite)
+
+
+def excite_groups(tokens: list[str], words: tuple[str, ...]) -> list[list[int]] | None:
+    """The token indices of each word to excite (a word's pieces together), or None for a plain run."""
+    if not words:
+        return None
+    groups = {w.lower(): idx for w, idx in words_of(tokens)}
+    missing = [w for w in words if w not in groups]
+    if missing:
+        raise InputError(f"{', '.join(repr(w) for w in missing)}: not among the first {MAX_TOKENS} tokens the model "
+                         "reads; shorten the prompt.")
+    return [groups[w] for w in words]
 
 
 # ---- comparisons built on generate/sample -------------------------------------------------

@@ -31,6 +31,7 @@ class AttentionStore:
     maps: dict[str, list[torch.Tensor]] = field(default_factory=lambda: defaultdict(list))
     keep: slice = field(default_factory=lambda: slice(None))  # e.g. the conditional half of a classifier-free-guidance batch
     enabled: bool = True
+    detach: bool = True  # False: keep the autograd graph (Attend-and-Excite differentiates through the maps)
 
     def clear(self) -> None:
         self.maps.clear()
@@ -69,7 +70,8 @@ class RecordingAttnProcessor:
         probs = attn.get_attention_scores(query, key, attention_mask)  # (batch * heads, queries, keys)
         store = getattr(_active, "store", None)
         if store is not None and store.enabled:
-            store.maps[self.name].append(probs.detach().view(-1, attn.heads, *probs.shape[1:])[store.keep].float())
+            kept = probs.view(-1, attn.heads, *probs.shape[1:])[store.keep].float()
+            store.maps[self.name].append(kept.detach() if store.detach else kept)
         hidden_states = attn.batch_to_head_dim(torch.bmm(probs, value))
         hidden_states = attn.to_out[1](attn.to_out[0](hidden_states))  # linear projection, dropout
         if input_ndim == 4:

@@ -17,67 +17,20 @@ The declared held-out (digit, colour) pairs are measured separately (composition
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import time
 
 import numpy as np
 
 from models.digits import held_out_mask, mnist_digits
+from models.t2i_reader import NAMES, digit_reader, read_image  # noqa: F401 - the readers, re-exported for scripts
 from models.text_image_data import (
-    COLOURS,
     EVAL_TEMPLATES,
     HELD_OUT_PAIRS,
     Scene,
-    background_distance,
     digit_text,
     render,
 )
-
-PALETTE = np.array(list(COLOURS.values()), np.float32) / 255.0
-NAMES = list(COLOURS)
-
-
-def mnist_box(mask: np.ndarray) -> np.ndarray:
-    """A stroke mask -> 28x28 with the digit's box scaled to 20 pixels and centred (as MNIST is)."""
-    from PIL import Image
-
-    ys, xs = np.nonzero(mask > 0.3)
-    out = np.zeros((28, 28), np.float32)
-    if len(ys) == 0:
-        return out
-    crop = mask[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
-    h, w = crop.shape
-    scale = 20.0 / max(h, w)
-    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-    img = np.asarray(Image.fromarray((crop * 255).astype(np.uint8)).resize((nw, nh), Image.BILINEAR), np.float32) / 255
-    r, c = (28 - nh) // 2, (28 - nw) // 2
-    out[r:r + nh, c:c + nw] = img
-    return out
-
-
-@functools.lru_cache(maxsize=1)
-def digit_reader():
-    """(classifier, held-out accuracy on real digits), trained once per process (a few seconds)."""
-    from sklearn.svm import SVC
-
-    x, y = mnist_digits()
-    held = held_out_mask(len(x))
-    feats = np.stack([mnist_box(d).ravel() for d in x])
-    clf = SVC(C=10, gamma="scale").fit(feats[~held], y[~held])
-    return clf, float((clf.predict(feats[held]) == y[held]).mean())
-
-
-def read_image(img: np.ndarray) -> tuple[int, str, str]:
-    """(digit, digit colour, background colour) as read back from a (32, 32, 3) image in [0, 1]."""
-    bg, dist = background_distance(img)
-    top = dist.max()
-    fg = np.median(img[dist >= 0.6 * top], axis=0) if top > 0.15 else bg
-    name = lambda c: NAMES[int(np.linalg.norm(PALETTE - c, axis=1).argmin())]  # noqa: E731
-    mask = np.clip(dist / max(top, 1e-6), 0, 1)
-    clf, _ = digit_reader()
-    digit = int(clf.predict(mnist_box(mask).ravel()[None])[0])
-    return digit, name(fg), name(bg)
 
 
 def eval_prompts(n_per_template: int, seed: int = 0, held_out: bool = False) -> list[tuple[str, int, str, str]]:
