@@ -133,18 +133,33 @@ def excite_table() -> str:
             f"{m['right']} where it was right, it broke {m['broken']:.0%}. The excited word's peak attention rose by "
             f"{m['peak_gain_median']:+.0%} (median; by 20% or more in {m['peak_raised_20']:.0%} of the prompts). "
             f"An excited run takes {m['time_ratio_median']:.1f}x a plain one (median). The readers' own accuracy on "
-            f"real digits: {measured().get('reader_accuracy_on_real_digits', float('nan')):.1%}.")
+            f"real digits: {measured().get('reader_accuracy_on_real_digits', float('nan')):.1%}." + step_table())
 
 
-LESSON_PROMPT = "please paint the numeral four green atop a black backdrop"
+def step_table() -> str:
+    """Markdown: the same prompts excited with several step sizes (0 = the plain run)."""
+    m = measured().get("excite_steps")
+    if not m:
+        return ""
+    rows = "\n".join(f"| {r['step']:g}{' (this page)' if r['step'] == m['shipped'] else ''} | {r['fixed']:.0%} | "
+                     f"{r['broken']:.0%} |" for r in m["rows"])
+    return (f"\n\nThe size of the nudge trades fixing against breaking ({m['failing']} failing and {m['right']} right "
+            f"prompts):\n\n| step size | wrong pictures fixed | right pictures broken |\n|---|---|---|\n{rows}")
+
+
+# A prompt in a phrasing training never used whose plain picture (this seed) is wrong: one of the measured
+# failing prompts of training/eval_t2i_failures.py (the page computes what exciting does to it)
+LESSON_PROMPT, LESSON_SEED = "I want a 7 coloured red, with purple behind it", 5162
 
 
 def lesson_view():
     """The lesson's step: the neglected word of one prompt excited (a LessonView's fields)."""
-    c = excite_compare(LESSON_PROMPT, None, 0)
+    c = excite_compare(LESSON_PROMPT, None, LESSON_SEED)
     j = c.words.index(c.excited[0])
     m = measured().get("attend_and_excite")
     over = (f" Over {m['failing']} prompts where the plain picture was wrong it fixed {m['fixed']:.0%}." if m else "")
-    return (excite_view(c), f"'{c.excited[0]}' was the neglected word; its peak attention went from "
-                            f"{c.peaks_plain[j]:.3f} to {c.peaks_excited[j]:.3f}, and the run took "
-                            f"{c.seconds_excited / c.seconds_plain:.1f}x as long.{over}")
+    return (f"<p>{html.escape(excite_summary(c).replace('**', ''))}</p>" + excite_view(c),
+            f"'{c.excited[0]}' was the neglected word; its peak attention went from "
+            f"{c.peaks_plain[j]:.3f} to {c.peaks_excited[j]:.3f}, the plain picture {_reading(c.reading_plain)}, the "
+            f"excited one {_reading(c.reading_excited)}; the run took "
+            f"{c.seconds_excited / c.seconds_plain:.1f}x as long.{over}")

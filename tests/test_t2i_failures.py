@@ -14,7 +14,8 @@ from explainers import text_to_image as t2i
 from models.errors import InputError
 from models.t2i_reader import NAMES, PALETTE, Reading, read
 from models.t2i_sampler import excite_latent, peak_attention
-from tests.conftest import call
+from tests.conftest import call, open_app
+from tests.test_browser import browser  # noqa: F401 - the shared chromium fixture
 
 PROMPT = "please paint the numeral four green atop a black backdrop"
 
@@ -103,3 +104,18 @@ def test_api_excite_and_out_of_world(client):
     assert "cat" in world and world.count("<img") == 4
     with pytest.raises(Exception, match="not a word of the prompt"):
         call(client, "excite", PROMPT, "purple", 0)
+
+
+def test_failures_tab_excites_and_says_it_eight_ways_in_the_browser(browser, app_url):  # noqa: F811
+    pg = browser.new_page(viewport={"width": 1400, "height": 1600})
+    try:
+        open_app(pg, app_url, timeout_ms=90_000)
+        pg.get_by_role("tab", name="When it fails", exact=True).first.click()
+        pg.get_by_role("button", name="Excite", exact=True).click()
+        pg.locator("#excite-view img").nth(3).wait_for(timeout=240_000)
+        assert "peak attention went from" in pg.locator("#excite-summary").inner_text()
+        pg.get_by_role("button", name="Say it eight ways").click()
+        pg.locator("#paraphrase-view img").nth(7).wait_for(timeout=240_000)
+        assert "show what was asked" in pg.locator("#paraphrase-view").inner_text()
+    finally:
+        pg.close()

@@ -66,7 +66,8 @@ def artifact_curve(n: int, seeds: int) -> dict:
     return dict(meanings=n, seeds=seeds, pictures_per_guidance=n * seeds, vit_ok=tf.VIT_OK, colour_ok=tf.COLOUR_OK, rows=rows)
 
 
-def attend_and_excite(failing: int, right: int, pool: int) -> dict:
+def prompt_pool(failing: int, right: int, pool: int) -> tuple[list, list]:
+    """(failing, right): held-out-phrasing prompts whose plain picture is wrong / right, with seeds and meanings."""
     rng = np.random.default_rng(3)
     fails, goods = [], []
     for i in range(pool):
@@ -79,8 +80,13 @@ def attend_and_excite(failing: int, right: int, pool: int) -> dict:
         seed = SEED0 + i
         ok = read_image(tf.t2i.generate(prompt, seed=seed).image) == (d, fg, bg)
         (goods if ok else fails).append((prompt, seed, (d, fg, bg)))
+    return fails[:failing], goods[:right]
+
+
+def attend_and_excite(failing: int, right: int, pool: int) -> dict:
+    fails, goods = prompt_pool(failing, right, pool)
     rows = []
-    for kind, items in (("failing", fails[:failing]), ("right", goods[:right])):
+    for kind, items in (("failing", fails), ("right", goods)):
         for prompt, seed, meaning in items:
             c = tf.excite_compare(prompt, None, seed)
             j = c.words.index(c.excited[0])
@@ -100,11 +106,41 @@ def attend_and_excite(failing: int, right: int, pool: int) -> dict:
                 time_ratio_median=round(float(statistics.median(r["time_ratio"] for r in rows)), 3), rows=rows)
 
 
+def excite_step_curve(failing: int, right: int, pool: int, sizes=(0.0, 20.0, 40.0, 80.0, 160.0)) -> dict:
+    """The same prompts excited with several step sizes (the shipped one is EXCITE_STEP): fixed, broken, gain."""
+    import torch
+
+    import models
+    from explainers import text_to_image as t2i
+    from models.t2i_sampler import sample
+
+    bundle = models.load("tiny-t2i")
+    empty = t2i.encode_prompt("")
+    fails, goods = prompt_pool(failing, right, pool)
+    items = [("failing", *f) for f in fails] + [("right", *g) for g in goods]
+    rows = []
+    for size in sizes:
+        fixed, broken, gains = [], [], []
+        for kind, prompt, seed, meaning in items:
+            word = tf.neglected(prompt, seed)
+            p = t2i.encode_prompt(prompt)
+            groups = t2i.excite_groups(p.tokens, (word,))
+            out = sample(bundle, (p.states, torch.ones(1, p.states.shape[1])), (empty.states, torch.ones(1, empty.states.shape[1])),
+                         t2i.start_noise(bundle, [seed]), t2i.DEFAULT_STEPS, t2i.DEFAULT_GUIDANCE, excite=groups, excite_step=size)
+            ok = read_image(t2i.decode(bundle, out["final"])[0]) == meaning
+            (fixed if kind == "failing" else broken).append(ok if kind == "failing" else not ok)
+            gains.append(float(torch.stack(out["excite_peaks"])[:, 0, 0].mean()))
+        rows.append(dict(step=size, fixed=round(float(np.mean(fixed)), 4), broken=round(float(np.mean(broken)), 4),
+                         peak_during_excitation=round(float(np.mean(gains)), 4)))
+        print(json.dumps(rows[-1]), flush=True)
+    return dict(failing=len(fails), right=len(goods), shipped=EXCITE_STEP, rows=rows)
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true")
     p.add_argument("--no-write", action="store_true")
-    p.add_argument("--only", choices=("paraphrases", "artifacts", "excite"))
+    p.add_argument("--only", choices=("paraphrases", "artifacts", "excite", "excite_steps"))
     a = p.parse_args(argv)
     q = a.quick
     out = dict(tf.measured()) if a.only else {}
@@ -117,6 +153,8 @@ def main(argv=None) -> None:
     if a.only in (None, "excite"):
         out["attend_and_excite"] = attend_and_excite(4 if q else 30, 2 if q else 20, 60 if q else 400)
         print(json.dumps({k: v for k, v in out["attend_and_excite"].items() if k != "rows"}), flush=True)
+    if a.only in (None, "excite_steps"):
+        out["excite_steps"] = excite_step_curve(4 if q else 30, 2 if q else 20, 60 if q else 400)
     if not a.no_write:
         tf.MEASURED.write_text(json.dumps(out, indent=1) + "\n")
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import gradio as gr
 
 from explainers import failures, failures_views, t2i_failures, t2i_failures_views
-from models.digits import DIGIT_WORDS
 from models.t2i_reader import NAMES
 from ui import links
 from ui.common import MODEL_EVENTS, explain, friendly_errors
@@ -127,10 +126,9 @@ def _excite_section():
     gr.Markdown("## Fixing one failure through cross-attention")
     explain(EXCITE_EXPLANATION)
     with gr.Row():
-        prompt = gr.Textbox(value=f"please paint the numeral {DIGIT_WORDS[4]} green atop a black backdrop",
-                            label="Prompt", scale=4, max_length=500)
+        prompt = gr.Textbox(value=t2i_failures_views.LESSON_PROMPT, label="Prompt", scale=4, max_length=500)
         words = gr.Textbox(value="", label="Words to excite (comma-separated; empty: the neglected one)", scale=2)
-        seed = gr.Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed")
+        seed = gr.Number(value=t2i_failures_views.LESSON_SEED, precision=0, minimum=0, maximum=2**31 - 1, label="Seed")
         go = gr.Button("Excite", variant="primary")
     summary = gr.Markdown(elem_id="excite-summary")
     view = gr.HTML(elem_id="excite-view")
