@@ -205,6 +205,11 @@ def test_api_classify_a_sketch_and_say_a_blank_one_is_blank(client, tmp_path):
     assert "blank" in call(client, "classify", blank)[0]  # said in the verdict; the other views are kept
     out = call(client, "classify_upload", handle_file(_png(tmp_path, (mnist_digits()[0][2450] * 255).astype(np.uint8))))
     assert "reads a 4" in out[0]
+    fake = tmp_path / "holiday.png"  # a text file with a picture's name: a sentence, not gradio's internals
+    fake.write_text("not a picture")
+    with pytest.raises(Exception) as info:
+        call(client, "classify_upload", handle_file(str(fake)))
+    assert "'holiday.png' is not an image" in str(info.value) and "preprocess" not in str(info.value)
 
 
 @pytest.mark.api
@@ -232,9 +237,8 @@ def test_vision_tab_draw_read_and_scrub_without_the_server(browser, app_url):  #
     try:
         open_app(pg, app_url, timeout_ms=90_000)
         pg.get_by_role("tab", name="Vision", exact=True).first.click()
-        # draw a "1" with the mouse on the sketchpad (the brush tool first), then read it
+        # draw a "1" with the mouse on the sketchpad, as a student would: no tool picked first (item 8)
         pad = pg.locator("#vision-sketch")
-        pad.get_by_role("button", name="Brush").first.click()
         box = pad.locator("canvas").first.bounding_box()
         x, y, w, h = box["x"], box["y"], box["width"], box["height"]
         pg.mouse.move(x + w * 0.5, y + h * 0.2)

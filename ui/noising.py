@@ -5,12 +5,11 @@ network is trained to predict."""
 from __future__ import annotations
 
 import gradio as gr
-from PIL import Image, UnidentifiedImageError
 
 from explainers import diffusion_views, noising
 from explainers.text_input import check_number
 from ui import links
-from ui.common import explain, friendly_errors, scrub_view
+from ui.common import clear_upload_errors, explain, friendly_errors, scrub_view
 
 EXAMPLE_FILES = ["mnist-digit-3.png", "mnist-digit-7.png", "sklearn-china.jpg", "sklearn-flower.jpg"]
 EXAMPLES = [[str(noising.EXAMPLES_DIR / name), t] for name, t in zip(EXAMPLE_FILES, (100, 400, 250, 600))]
@@ -32,37 +31,6 @@ every step is already in the page.
 network "which noise was added?" and nudge its weights by how wrong it was. That is all. A network
 that can find the noise at every t can also run the process backwards: that is the Denoising tab.
 """
-
-
-def clear_upload_errors(preprocess):
-    """Wrap an image component's preprocess so an upload it cannot open (a text file, a text
-    file named .png, a decompression bomb) gets a clear message with no server path; plain
-    gr.Image reports a long "could not preprocess" error. (An instance wrapper, not a gr.Image
-    subclass: gradio writes a .pyi file beside every module that subclasses a component.)"""
-
-    def wrapped(payload):
-        name = getattr(payload, "orig_name", None) or "The upload"
-        try:
-            value = preprocess(payload)
-        except Image.DecompressionBombError:
-            raise gr.Error(f"{name!r} is far larger than the limit of {noising.MAX_PIXELS / 1e6:.0f} megapixels; "
-                           "please upload a smaller image.", print_exception=False) from None
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-            raise gr.Error(f"{name!r} is not an image this app can read: upload a PNG, JPEG, GIF, BMP or WebP "
-                           "picture.", print_exception=False) from None
-        if isinstance(value, str):  # a file path: check it really is a picture, whatever its name says
-            try:
-                with Image.open(value) as im:
-                    im.verify()
-            except Image.DecompressionBombError:
-                pass  # load_image refuses it with the size in the message
-            except Exception:  # noqa: BLE001 - any failure to parse means: not a picture
-                raise gr.Error(f"{name!r} is not an image this app can read (its contents are not a picture, "
-                               "whatever its name says): upload a PNG, JPEG, GIF, BMP or WebP picture.",
-                               print_exception=False) from None
-        return value
-
-    return wrapped
 
 
 @friendly_errors

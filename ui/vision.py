@@ -10,7 +10,15 @@ import gradio as gr
 
 from explainers import editing, editing_views, vision, vision_views
 from ui import links
-from ui.common import MODEL_EVENTS, explain, friendly_errors, scrub_view, step_progress
+from ui.common import (
+    MODEL_EVENTS,
+    clear_upload_errors,
+    explain,
+    friendly_errors,
+    scrub_view,
+    static_js,
+    step_progress,
+)
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"  # vision/: python -m explainers.vision
 EXAMPLE_FILES = ["vision/heldout-2.png", "vision/heldout-5.png", "vision/heldout-8.png", "vision/sketch-4.png",
@@ -143,6 +151,7 @@ def build(demo: gr.Blocks) -> None:
         with gr.Column(scale=1):
             upload = gr.Image(label="...or upload / pick a picture", type="numpy", sources=["upload", "clipboard"],
                               image_mode="RGBA", height=280)
+            upload.preprocess = clear_upload_errors(upload.preprocess)  # a fake picture gets a sentence
             gr.Examples([[_example(f)] for f in EXAMPLE_FILES], inputs=upload,
                         example_labels=[f.split("/")[-1].rsplit(".", 1)[0].replace("-", " ") for f in EXAMPLE_FILES],
                         label="Examples: held-out digits (never trained on), a sketch, a photo (not a digit)")
@@ -200,6 +209,7 @@ def build(demo: gr.Blocks) -> None:
     source = gr.Textbox(value="sketch", visible=False)
     ev = dict(MODEL_EVENTS)
     outs = [verdict, bars, tokens, att, patch, source]
+    demo.load(None, None, None, js=f"() => ({static_js('sketch_brush.js')})('vision-sketch')")
     read.click(read_sketch, sketch, outs, api_name="classify", **ev)
     upload.change(read_upload, upload, outs, api_name="classify_upload", **ev)
     sketch.change(read_live, sketch, outs, api_name="classify_live", trigger_mode="always_last",
