@@ -90,9 +90,12 @@ def run_excite(excite_prompt: str, excite: str = "", excite_seed: int = 0, progr
 
 
 @friendly_errors
-def open_link(prompt: str, seed: int, excite_prompt: str, excite: str = "", excite_seed: int = 0):
-    """A link to the tab runs the continuation and Attend-and-Excite with the link's settings."""
-    return (*run_remembered(prompt, seed), *run_excite(excite_prompt, excite, excite_seed))
+def open_link(prompt: str, seed: int, digit: str, colour: str, background: str, t2i_seed: int, guidance: float,
+              world_prompt: str, excite_prompt: str, excite: str = "", excite_seed: int = 0):
+    """A link to the tab runs every section with the link's settings (the others at their defaults)."""
+    return (*run_remembered(prompt, seed), run_paraphrases(digit, colour, background, t2i_seed),
+            run_artifacts(digit, colour, background, guidance), run_out_of_world(world_prompt, t2i_seed),
+            *run_excite(excite_prompt, excite, excite_seed))
 
 
 def _diffusion_section():
@@ -120,6 +123,8 @@ def _diffusion_section():
     say.click(run_paraphrases, [digit, colour, background, t2i_seed], para, api_name="paraphrases", **MODEL_EVENTS)
     draw.click(run_artifacts, [digit, colour, background, guidance], arts, api_name="artifacts", **MODEL_EVENTS)
     world_go.click(run_out_of_world, [world, t2i_seed], world_view, api_name="out_of_world", **MODEL_EVENTS)
+    return (dict(digit=digit, colour=colour, background=background, t2i_seed=t2i_seed, guidance=guidance,
+                 world_prompt=world), [para, arts, world_view])
 
 
 def _excite_section():
@@ -158,8 +163,9 @@ def build(demo: gr.Blocks) -> None:
     rem_view = gr.HTML(elem_id="remembered-view", css_template=failures_views.CSS)
     go.click(run_calibration, [text, bins], [cal_summary, cal_view], api_name="calibration", **MODEL_EVENTS)
     write.click(run_remembered, [prompt, seed], [rem_summary, rem_view], api_name="remembered", **MODEL_EVENTS)
-    _diffusion_section()
+    diffusion_inputs, diffusion_outs = _diffusion_section()
     excite_inputs, excite_outs = _excite_section()
-    link_inputs = {"prompt": prompt, "seed": seed, **excite_inputs}
+    link_inputs = {"prompt": prompt, "seed": seed, **diffusion_inputs, **excite_inputs}
     links.copy_button("failures", link_inputs)
-    links.register(demo, links.TabLink("failures", open_link, link_inputs, [rem_summary, rem_view, *excite_outs]))
+    links.register(demo, links.TabLink("failures", open_link, link_inputs,
+                                       [rem_summary, rem_view, *diffusion_outs, *excite_outs]))
