@@ -51,7 +51,7 @@ def sweep_view(runs: list[EditResult]) -> str:
 
 def sweep_summary(runs: list[EditResult]) -> str:
     label = runs[0].label
-    asked = f"a **{label}**" if label is not None else "**no particular digit**"
+    asked = f"{frames.article(label)} **{label}**" if label is not None else "**no particular digit**"
     tops = [int(r.vit_probs.argmax()) for r in runs]
     parts = ", ".join(f"t={r.t}: {t}" for r, t in zip(runs, tops))
     hit = ""

@@ -304,6 +304,12 @@ def bars_html(labels: Sequence[str], values: Sequence[float], highlight: int | N
     return f'<table class="fv-bars">{cap}<tbody>{"".join(rows)}</tbody></table>'
 
 
+def article(word: object) -> str:
+    """'a' or 'an' before a word or a digit as it is said: an 8, an orange 4, a 7, a blue 1."""
+    w = str(word).strip().lower()
+    return "an" if w[:1] in ("a", "e", "i", "o", "8") or w in ("11", "18") else "a"
+
+
 def plain(v: float, digits: int = 3) -> str:
     """A number as people write it: 0.00004, 0.52, 12.5, 2,147,483,648 (never 2.4e-09)."""
     v = float(v)

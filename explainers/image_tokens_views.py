@@ -98,7 +98,7 @@ def diffusion_view(d: DiffusionReference) -> str:
 
 
 def _reading(probs: np.ndarray) -> str:
-    return f"a {int(probs.argmax())} ({probs.max():.0%})" if probs.any() else "nothing (not digit-like)"
+    return f"{frames.article(int(probs.argmax()))} {int(probs.argmax())} ({probs.max():.0%})" if probs.any() else "nothing (not digit-like)"
 
 
 def summary(ar: PaintResult, mg: PaintResult, d: DiffusionReference) -> str:
@@ -107,7 +107,7 @@ def summary(ar: PaintResult, mg: PaintResult, d: DiffusionReference) -> str:
             ("Transformer, MaskGIT", mg.passes, f"{196 / mg.passes:.0f} on average", mg.seconds, _reading(mg.vit_probs)),
             ("Diffusion (tiny-ddpm)", d.passes, "the whole image, refined", d.seconds, _reading(d.vit_probs))]
     body = "\n".join(f"| {m} | {p} | {t} | {s:.2f} s | {rd} |" for m, p, t, s, rd in rows)
-    return (f"Asked for a **{ar.digit}** (seed {ar.seed}).\n\n| how | forward passes | tokens per pass | time | "
+    return (f"Asked for {frames.article(ar.digit)} **{ar.digit}** (seed {ar.seed}).\n\n| how | forward passes | tokens per pass | time | "
             f"the ViT reads |\n|---|---|---|---|---|\n{body}")
 
 

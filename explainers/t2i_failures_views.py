@@ -27,7 +27,7 @@ OK, WRONG = "\u2713", "\u2717"
 
 
 def _reading(r: tuple[int, str, str]) -> str:
-    return f"reads: a {r[1]} {r[0]} on {r[2]}"
+    return f"reads: {frames.article(r[1])} {r[1]} {r[0]} on {r[2]}"
 
 
 def _fig(img: np.ndarray, caption: str, alt: str) -> str:
@@ -54,7 +54,7 @@ def artifact_view(a: Artifacts, k: int = 4) -> str:
     figs = []
     for i in a.worst(k):
         tag = "artifact" if a.artifact[i] else "fine"
-        figs.append(_fig(a.images[i], f"seed {a.seeds[i]}: ViT {a.vit[i]:.0%} sure it is a {a.meaning[0]}, colour off by "
+        figs.append(_fig(a.images[i], f"seed {a.seeds[i]}: ViT {a.vit[i]:.0%} sure it is {frames.article(a.meaning[0])} {a.meaning[0]}, colour off by "
                          f"{a.colour_distance[i]:.2f} ({tag})", f"seed {a.seeds[i]}, {tag}"))
     return (f'<p class="caption">\u201c{html.escape(a.prompt)}\u201d at guidance {a.guidance:g}, seeds 0 to '
             f"{len(a.seeds) - 1}: {int(a.artifact.sum())} of {len(a.seeds)} pictures ({a.rate:.0%}) are artifacts "
@@ -111,8 +111,9 @@ def excite_view(c: ExciteComparison) -> str:
              f"<tbody>{rows}</tbody></table>")
     return (f"<div class='t2i-row'>{''.join(cells)}</div>"
             + frames.colour_scale(frames.CMAP, "0", f"{hi:.2f} (attention summed over the first half)") + table
-            + f"<p class='caption'>Time: plain {c.seconds_plain:.2f} s, excited {c.seconds_excited:.2f} s "
-              f"({c.seconds_excited / c.seconds_plain:.1f}x).</p>")
+            + f"<p class='caption'>Time of these two runs: plain {c.seconds_plain:.2f} s, excited {c.seconds_excited:.2f} s"
+              + (f" (measured over {m['failing'] + m['right']} prompts, an excited run takes {m['time_ratio_median']:.1f}x "
+                 "a plain one)." if (m := measured().get("attend_and_excite")) else ".") + "</p>")
 
 
 def excite_summary(c: ExciteComparison) -> str:
@@ -149,7 +150,7 @@ def step_table() -> str:
 
 # A prompt in a phrasing training never used whose plain picture (this seed) is wrong: one of the measured
 # failing prompts of training/eval_t2i_failures.py (the page computes what exciting does to it)
-LESSON_PROMPT, LESSON_SEED = "I want a 7 coloured red, with purple behind it", 5162
+LESSON_PROMPT, LESSON_SEED = "I want a 1 coloured blue, with black behind it", 5194
 
 
 def lesson_view():

@@ -53,7 +53,7 @@ def verdict(probs: np.ndarray) -> str:
         second = int(np.argsort(-probs)[1])
         return (f"**The model is unsure** (best guess {top} at {p:.0%}, then {second} at {probs[second]:.0%}): "
                 "this does not look much like a digit it knows. Try a bigger, clearer stroke.")
-    return f"**The ViT reads a {top}** ({p:.0%} sure)."
+    return f"**The ViT reads {frames.article(top)} {top}** ({p:.0%} sure)."
 
 
 def prediction_bars(probs: np.ndarray, title: str = "What the ViT reads: probability of each digit") -> str:
@@ -161,14 +161,14 @@ def decided_view(d: DecidedResult) -> str:
 def decided_summary(d: DecidedResult) -> str:
     """What this run shows, every clause computed from it: where the reading stopped changing, what the
     ViT read early on, and whether that early reading was the final digit."""
-    asked = f"asked for a **{d.label}**" if d.label is not None else "asked for **no particular digit**"
+    asked = f"asked for {frames.article(d.label)} **{d.label}**" if d.label is not None else "asked for **no particular digit**"
     k = d.decided_step
     head = d.probs[: max(1, d.steps // 10)]  # the first tenth of the run
     early = int(np.bincount(head.argmax(1), minlength=10).argmax())
     early_conf = float(head[:, early].mean())
-    text = (f"{d.model} was {asked} ({d.steps} steps). The ViT reads the final image as a **{d.final}**, and its "
+    text = (f"{d.model} was {asked} ({d.steps} steps). The ViT reads the final image as {frames.article(d.final)} **{d.final}**, and its "
             f"top guess stops changing at **step {k + 1} of {d.steps}** (t = {int(d.timesteps[k])}), "
-            f"{(k + 1) / d.steps:.0%} of the way through. In the first tenth of the run it reads a **{early}** "
+            f"{(k + 1) / d.steps:.0%} of the way through. In the first tenth of the run it reads {frames.article(early)} **{early}** "
             f"({early_conf:.0%} on average)")
     if early != d.final:
         text += ": a confident reading of the blurry early guess, which the run later overturned."

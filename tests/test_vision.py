@@ -222,7 +222,7 @@ def test_api_decided_and_sketch_to_image(client, tmp_path):
     assert "asked for a **3**" in summary and view.count("data-frame=") == 20
     drawn = {"background": None, "layers": [], "composite": handle_file(_png(tmp_path, sketch("one")))}
     summary, view = call(client, "sketch_to_image", drawn, None, "sketch", "8", 3.0, 0)
-    assert "Asked for a **8**" in summary and view.count("data-frame=") == len(editing.SWEEP) * (editing.SNAPSHOTS + 1)
+    assert "Asked for an **8**" in summary and view.count("data-frame=") == len(editing.SWEEP) * (editing.SNAPSHOTS + 1)
     summary, view = call(client, "inpaint", drawn, None, "sketch", "top half", "7", 3.0, 0)
     assert "Filled the top half toward a **7**" in summary and view.count("data-frame=") == 51
 
@@ -296,5 +296,5 @@ def test_decided_summary_says_what_this_run_did():
     d = DecidedResult("a 7", 7, 50, np.arange(999, 0, -20)[:50], np.zeros((50, 28, 28)), np.zeros((51, 28, 28)),
                       probs, final=7)
     text = decided_summary(d)
-    assert "step 14 of 50" in text and "reads a **8** (90% on average)" in text and "overturned" in text
+    assert "step 14 of 50" in text and "reads an **8** (90% on average)" in text and "overturned" in text
     assert "fixed early" not in text and "settled only after 28%" in text

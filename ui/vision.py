@@ -9,6 +9,7 @@ from pathlib import Path
 import gradio as gr
 
 from explainers import editing, editing_views, vision, vision_views
+from explainers.frames import article
 from ui import links
 from ui.common import (
     MODEL_EVENTS,
@@ -134,8 +135,8 @@ def run_inpaint(sketch, upload, source: str, region: str, digit: str, guidance: 
     image = upload if source == "upload" and upload is not None else sketch
     r = editing.inpaint(image, region, digit, 50, guidance, seed)
     top = int(r.vit_probs.argmax())
-    asked = f"toward a **{r.label}**" if r.label is not None else "with **no label**"
-    return (f"Filled the {region} {asked}: the ViT reads the result as a **{top}** ({r.vit_probs[top]:.0%}). "
+    asked = f"toward {article(r.label)} **{r.label}**" if r.label is not None else "with **no label**"
+    return (f"Filled the {region} {asked}: the ViT reads the result as {article(top)} **{top}** ({r.vit_probs[top]:.0%}). "
             f"{len(r.timesteps)} steps in {r.seconds:.1f} s.", editing_views.inpaint_view(r))
 
 
