@@ -30,6 +30,8 @@ Sections (medians over several runs; ratios to a floor measured in the same run)
                example and own prompts, and the answer size (benchmarks/classroom_t2i.py)
   translate    tiny-dates: one translation with every attention recorded vs bare greedy decoding, its step
                view's render time and size (in this process, uncached)
+  text_diffusion  tiny-diffusion-lm: 64 tokens in 16 unmasking steps (the issue's goal: <= 1 s on 2 cores) vs
+               tiny-gpt writing the same 64 tokens one per pass, interleaved on the same prompts (uncached)
   quality      tiny-ddpm accuracy/diversity at 50 samples per digit (slow; --quality)
 
 Run it on an otherwise idle machine: the figures are meant for 2 free cores.
@@ -220,6 +222,23 @@ def bench_translate(runs: int = 30) -> dict:
     return dict(translate_ms=1000 * a, bare_greedy_ms=1000 * c, ratio=a / c, goal_ms=50, runs=runs,
                 threads=torch.get_num_threads(), step_view_ms=1000 * statistics.median(view),
                 step_view_kb=len(translation_views.steps_view(r)) / 1024)
+
+
+def bench_text_diffusion(runs: int = 12) -> dict:
+    """64 tokens after prompts from the held-out plays: 16 unmasking passes vs tiny-gpt's 64 (uncached)."""
+    import torch
+
+    from explainers import generation, text_diffusion
+    from training.eval_tiny_diffusion_lm import prompts
+
+    diff, ar = [], []
+    for i, p in enumerate(prompts(runs)):
+        diff.append(timed(text_diffusion.run.uncached, *text_diffusion.check(p, 64, 16, i)))
+        ar.append(timed(generation.generate.uncached, p, "tiny-gpt", 64, text_diffusion.TEMPERATURE,
+                        0, 1.0, i))
+    d, a = statistics.median(diff), statistics.median(ar)
+    return dict(diffusion_16_steps_s=d, tiny_gpt_64_passes_s=a, ratio=d / a, goal_s=1.0, runs=runs,
+                threads=torch.get_num_threads())
 
 
 def bench_sliders(s: Server, n: int = 40) -> dict:
@@ -466,7 +485,7 @@ def save(res: dict) -> None:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sections = ["startup", "first", "latency", "sliders", "classroom", "scrub", "click", "memory", "denoise",
-                "t2i_classroom", "translate"]
+                "t2i_classroom", "translate", "text_diffusion"]
     p.add_argument("--only", nargs="*", default=None, choices=sections, metavar="SECTION",
                    help=f"run only these sections: {', '.join(sections)}")
     p.add_argument("--quality", action="store_true", help="also run the 50-per-digit diffusion quality check")
@@ -506,6 +525,9 @@ def main(argv=None) -> None:
     if want("translate"):
         res["translate"] = bench_translate()
         print("translate", json.dumps(res["translate"], indent=1), flush=True)
+    if want("text_diffusion"):
+        res["text_diffusion"] = bench_text_diffusion()
+        print("text_diffusion", json.dumps(res["text_diffusion"], indent=1), flush=True)
     if a.quality:
         from training.eval_tiny_ddpm import evaluate
 

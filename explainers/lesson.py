@@ -207,6 +207,19 @@ STEPS: tuple[LessonStep, ...] = (
         "produced, not whether it is text or a picture.",
         "painters_view", "other_family"),
     LessonStep(
+        "The same job by the other family: diffusion writes text",
+        "A language model can also write by unmasking: start from a row of blanks after the prompt, guess every "
+        "blank at once, keep a few of the guesses, and guess again. This is a masked-diffusion language "
+        "model, trained here from tiny-gpt's own weights on the same plays.",
+        "It writes 64 tokens in 16 unmasking steps. How many forward passes is that, and how many does tiny-gpt "
+        "need for the same 64 tokens?",
+        ("16 and 64", "64 and 64", "1 and 64"),
+        0,
+        "Each unmasking step is one forward pass over the whole text, both ways, so 16 steps are 16 passes that "
+        "reveal 4 tokens each; tiny-gpt needs one pass per token. Fewer passes is the promise of text diffusion; "
+        "the price, measured below, is quality for a model this small and this briefly trained.",
+        "text_diffusion_view", "other_family"),
+    LessonStep(
         "The original Transformer: an encoder, a decoder, and cross-attention",
         "The first Transformer was built to translate. An encoder reads the whole source at once; a decoder writes "
         "the output one token at a time and, for every token, looks back at the encoded source through "
@@ -246,6 +259,19 @@ STEPS: tuple[LessonStep, ...] = (
         "how sure it is and how often it is right is the calibration error, measured below. Being sure is not "
         "being right: a fluent wrong answer can come with a high probability.",
         "calibration_view", "failures"),
+    LessonStep(
+        "Fixing a failure through cross-attention",
+        "When a picture leaves out a word of its prompt, that word's cross-attention map is often weak. "
+        "Attend-and-Excite strengthens it while the picture is drawn.",
+        "'I want a 1 coloured blue, with black behind it' came out wrong. Attend-and-Excite makes its neglected "
+        "word matter more. What does it change?",
+        ("The model's weights: it fine-tunes on the prompt", "Only the noisy picture, nudged during the first steps",
+         "The prompt: it repeats the word"),
+        1,
+        "Before each of the first half of the steps it measures how strongly the patches attend to the word, and "
+        "moves the noisy latent one gradient step in the direction that raises that attention; the model and the "
+        "prompt stay as they were. Whether that fixes the picture is measured, not assumed: see the numbers below.",
+        "excite_view", "failures"),
     LessonStep(
         "What goes wrong, again: a translator has no calendar",
         "The translator learned from real dates only, in eight formats. It has never been told that a month can "

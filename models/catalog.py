@@ -20,7 +20,7 @@ from models.errors import InputError
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "models"
 FAMILIES = ("encoder", "decoder", "encoder-decoder", "diffusion", "text-to-image", "vision", "painter",
-            "preview-decoder")  # preview-decoder: a helper of Hub text-to-image models, never listed as a generator
+            "text-diffusion", "preview-decoder")  # preview-decoder: a helper of Hub text-to-image models, never listed as a generator
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,9 @@ REGISTRY: dict[str, ModelSpec] = dict([
     _spec("tiny-painter-maskgit", "painter", "embedded", str(ASSETS / "tiny-painters" / "maskgit"),
           "tiny-painter-maskgit: a bidirectional transformer (4 layers x 4 heads) that paints a digit by "
           "unmasking many tokens per pass (MaskGIT)"),
+    _spec("tiny-diffusion-lm", "text-diffusion", "embedded", str(ASSETS / "tiny-diffusion-lm"),
+          "tiny-diffusion-lm: tiny-gpt's network with the causal mask off and one MASK token, trained here as a "
+          "masked-diffusion language model (MDLM / LLaDA) on the same plays: it writes by unmasking"),
     _spec("bert-base-uncased", "encoder", "hub", "bert-base-uncased", "BERT base (uncased), 12 layers x 12 heads"),
     _spec("distilbert-base-uncased", "encoder", "hub", "distilbert-base-uncased", "DistilBERT, 6 layers x 12 heads"),
     _spec("gpt2", "decoder", "hub", "gpt2", "GPT-2 small, 12 layers x 12 heads (124 M parameters)"),
@@ -241,6 +244,11 @@ def _load_uncached(s: ModelSpec, checkpoint: str | None) -> Bundle:
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
         model = AutoModelForSeq2SeqLM.from_pretrained(where, attn_implementation="eager", **common).eval()
+        return Bundle(s, model, tokenizer=AutoTokenizer.from_pretrained(s.path, trust_remote_code=False))
+    if s.family == "text-diffusion":
+        from transformers import AutoTokenizer, GPT2LMHeadModel
+
+        model = GPT2LMHeadModel.from_pretrained(where, **common).eval()
         return Bundle(s, model, tokenizer=AutoTokenizer.from_pretrained(s.path, trust_remote_code=False))
     if s.family == "painter":
         from transformers import AutoModelForCausalLM, AutoModelForMaskedLM

@@ -105,10 +105,29 @@ class Unmasking:
     passes: int
 
 
+def block_schedule(length: int, steps: int, blocks: int) -> list[tuple[int, int]]:
+    """(block, tokens to reveal) per step: LLaDA's semi-autoregressive schedule. The continuation is cut
+    into `blocks` equal blocks written left to right, each in steps // blocks steps (blocks must divide
+    steps; 1 block: the plain schedule over the whole continuation)."""
+    if blocks < 1 or steps % blocks or blocks > length:
+        raise ValueError(f"{blocks} blocks must divide the {steps} steps and be at most the length {length}")
+    sizes = reveal_counts(length, blocks)
+    per = steps // blocks
+    out = []
+    for b, size in enumerate(sizes):
+        out += [(b, k) for k in reveal_counts(size, min(per, size))] + [(b, 0)] * max(0, per - size)
+    return out
+
+
 @torch.no_grad()
 def sample(model, prompt_ids: list[int], length: int, steps: int, mask_id: int, seed: int = 0,
-           temperature: float = 0.0, progress: Callable[[int, int], None] | None = None) -> Unmasking:
-    """LLaDA's sampler with low-confidence remasking: predict every masked token, keep the k surest."""
+           temperature: float = 0.0, progress: Callable[[int, int], None] | None = None, blocks: int = 1,
+           remasking: str = "low_confidence") -> Unmasking:
+    """LLaDA's sampler: predict every masked token (of the current block, with semi-autoregressive
+    `blocks`) and keep k of them; the rest are masked again. remasking (LLaDA's generate.py names):
+    "low_confidence" keeps the k surest, "random" keeps k chosen at random (MDLM's ancestral order)."""
+    if remasking not in ("low_confidence", "random"):
+        raise ValueError(f"remasking must be 'low_confidence' or 'random', not {remasking!r}")
     if steps < 1 or steps > length:
         raise ValueError(f"steps must be between 1 and the length ({length}), not {steps}")
     g = torch.Generator().manual_seed(int(seed))
@@ -117,7 +136,8 @@ def sample(model, prompt_ids: list[int], length: int, steps: int, mask_id: int, 
     conf = torch.ones(p + length)  # the prompt is given
     when = torch.zeros(p + length, dtype=torch.long)
     frames = [x[0].clone()]
-    for step, k in enumerate(reveal_counts(length, steps), start=1):
+    starts = [p + sum(reveal_counts(length, blocks)[:b]) for b in range(blocks + 1)]
+    for step, (block, k) in enumerate(block_schedule(length, steps, blocks), start=1):
         probs = torch.softmax(denoiser_logits(model, x, mask_id)[0] / max(temperature, 1e-6), -1)  # (T, V)
         if temperature > 0:
             guess = torch.multinomial(probs, 1, generator=g)[:, 0]
@@ -125,8 +145,11 @@ def sample(model, prompt_ids: list[int], length: int, steps: int, mask_id: int, 
             guess = probs.argmax(-1)
         c = probs.gather(1, guess[:, None])[:, 0]
         masked = x[0] == mask_id
-        c = torch.where(masked, c, torch.full_like(c, -math.inf))
-        pick = torch.topk(c, k).indices
+        masked[:starts[block]] = False
+        masked[starts[block + 1]:] = False  # only the current block is written
+        score = c if remasking == "low_confidence" else torch.rand(c.shape, generator=g)
+        score = torch.where(masked, score, torch.full_like(score, -math.inf))
+        pick = torch.topk(score, k).indices
         x[0, pick] = guess[pick]
         conf[pick] = c[pick]
         when[pick] = step

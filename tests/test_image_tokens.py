@@ -132,7 +132,7 @@ def test_api_paint(client):
 
 
 def test_paint_tab_scrubs_without_the_server(browser, app_url):  # noqa: F811
-    from tests.test_browser import _shown
+    from tests.test_browser import scrub_once
 
     pg = browser.new_page(viewport={"width": 1400, "height": 1600})
     try:
@@ -141,16 +141,7 @@ def test_paint_tab_scrubs_without_the_server(browser, app_url):  # noqa: F811
         pg.get_by_role("button", name="Paint it three ways").click()
         view = "#paint-maskgit"
         pg.locator(f"{view} [data-frame]:not([hidden]) img").first.wait_for(timeout=240_000)
-        pg.wait_for_timeout(500)
-        calls: list[str] = []
-        pg.on("request", lambda r: calls.append(r.url) if "/gradio_api/" in r.url and "heartbeat" not in r.url
-              else None)
-        before = _shown(pg, view)
-        slider = pg.locator(view).get_by_role("slider", name="Unmasking pass", exact=True)
-        slider.focus()
-        pg.keyboard.press("Home")
-        pg.wait_for_timeout(300)
-        after = _shown(pg, view)
+        before, after, calls = scrub_once(pg, view, "Unmasking pass")
         assert calls == [], calls
         assert after[0] == "0" and after != before
     finally:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from explainers import lesson_views
+from explainers import lesson_handout, lesson_views
 from explainers.lesson import STEPS, parse_step, step
 from tests.conftest import call
 
@@ -16,8 +16,8 @@ T2I_READY = (lesson_views.T2I_WEIGHTS / "config.json").is_file()
 
 # ---- content ---------------------------------------------------------------------------------
 
-def test_lesson_has_12_to_20_steps_each_with_one_correct_answer():
-    assert 12 <= len(STEPS) <= 20
+def test_lesson_has_12_to_22_steps_each_with_one_correct_answer():
+    assert 12 <= len(STEPS) <= 22
     for s in STEPS:
         assert len(s.choices) >= 3 and len(set(s.choices)) == len(s.choices), s.title
         assert 0 <= s.answer < len(s.choices), s.title
@@ -114,7 +114,7 @@ def test_measured_findings_match_the_answers():
 def test_printable_drops_hidden_frames_and_controls():
     html_ = ('<div><input type="range"><div data-frame="0">A<img src="data:x" alt="a"></div>'
              '<div data-frame="1" hidden>B<div>C</div></div><button>Play</button><p>D &amp; E</p></div>')
-    out = lesson_views.printable(html_)
+    out = lesson_handout.printable(html_)
     assert "A" in out and "D &amp; E" in out and "<img" in out
     assert "B" not in out and "C" not in out and "<input" not in out and "Play" not in out
 
@@ -122,7 +122,7 @@ def test_printable_drops_hidden_frames_and_controls():
 def test_handout_is_one_self_contained_printable_page(tmp_path):
     n = 4
     s = STEPS[n - 1]
-    page = lesson_views.handout_html(n)
+    page = lesson_handout.handout_html(n)
     assert page.startswith("<!doctype html>") and "@page" in page
     assert s.question.replace("'", "&#x27;") in page or s.question in page
     for c in s.choices:
@@ -130,7 +130,7 @@ def test_handout_is_one_self_contained_printable_page(tmp_path):
     assert "Answer" in page and "<b>Right</b>" in page  # the correct answer is on the page
     assert "<script" not in page and "<input" not in page
     assert not re.search(r'(src|href)="https?://', page)  # prints offline
-    path = lesson_views.handout_file(n)
+    path = lesson_handout.handout_file(n)
     assert path.endswith("lesson-step-04.html") and open(path, encoding="utf-8").read() == page
 
 

@@ -1,6 +1,6 @@
 """Masked diffusion for text (models/masked_diffusion.py), on tiny seeded GPT-2s built from configs:
 the adaptation from an autoregressive model, the forward masking, the 1/t-weighted loss and LLaDA's
-sampler's invariants. (The trained tiny-diffusion-lm and its tab section come with issue 21's model.)"""
+sampler's invariants, blocks and pinned values. (The shipped tiny-diffusion-lm: tests/test_text_diffusion.py.)"""
 
 from __future__ import annotations
 
@@ -92,3 +92,42 @@ def test_reveal_counts():
     assert sum(reveal_counts(10, 4)) == 10 and reveal_counts(10, 4) == [3, 3, 2, 2]
     with pytest.raises(ValueError):
         sample(None, [1], 4, 5, V)
+
+
+def test_block_schedule_writes_blocks_left_to_right():
+    from models.masked_diffusion import block_schedule
+
+    s = block_schedule(64, 16, 4)
+    assert [b for b, _ in s] == [0] * 4 + [1] * 4 + [2] * 4 + [3] * 4 and sum(k for _, k in s) == 64
+    assert block_schedule(10, 5, 1) == [(0, 2)] * 5
+    with pytest.raises(ValueError):
+        block_schedule(64, 16, 3)  # 3 does not divide 16
+
+
+def test_sampler_with_blocks_finishes_each_block_before_the_next(adapted):
+    _, model, mask_id = adapted
+    u = sample(model, [3, 7], length=12, steps=6, mask_id=mask_id, seed=1, temperature=1.0, blocks=2)
+    when = u.revealed_at[2:]
+    assert when[:6].max() <= 3 < when[6:].min()  # block one in passes 1-3, block two in passes 4-6
+    assert (u.frames[-1] != mask_id).all()
+
+
+def test_sampler_and_bound_pinned_values(adapted):
+    """Expected values on the tiny seeded model: a change to the sampler or the bound shows up here."""
+    _, model, mask_id = adapted
+    u = sample(model, [3, 7], 8, 4, mask_id, seed=5, temperature=1.0, blocks=2)
+    assert u.frames[-1].tolist() == [3, 7, 26, 22, 25, 37, 11, 28, 24, 32]
+    assert u.revealed_at.tolist() == [0, 0, 1, 1, 2, 2, 4, 3, 4, 3]
+    assert torch.allclose(u.confidence[2:4], torch.tensor([0.0255, 0.0287]), atol=1e-4)
+    windows = torch.randint(0, V, (3, 12), generator=torch.Generator().manual_seed(1))
+    assert abs(nll_bound(model, windows, mask_id, samples=4) - 3.0015) < 1e-3
+
+
+def test_random_remasking_keeps_the_invariants_and_differs_from_low_confidence(adapted):
+    _, model, mask_id = adapted
+    r = sample(model, [3, 7], length=12, steps=4, mask_id=mask_id, seed=2, temperature=1.0, remasking="random")
+    c = sample(model, [3, 7], length=12, steps=4, mask_id=mask_id, seed=2, temperature=1.0)
+    assert (r.frames[-1] != mask_id).all() and [int((r.revealed_at == s).sum()) for s in range(1, 5)] == [3] * 4
+    assert not torch.equal(r.revealed_at, c.revealed_at)  # a different order of revealing
+    with pytest.raises(ValueError, match="remasking"):
+        sample(model, [3], 4, 2, mask_id, remasking="surest")

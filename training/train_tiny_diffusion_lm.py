@@ -4,6 +4,8 @@ plays, one extra MASK token, the causal mask off), with the MDLM / LLaDA objecti
     python -m training.train_tiny_diffusion_lm                       # -> assets/models/tiny-diffusion-lm/
     python -m training.train_tiny_diffusion_lm --time-limit 3000     # stop (and save) after 50 minutes
     python -m training.train_tiny_diffusion_lm --steps 3 --eval-windows 4 --out /tmp/dlm   # a smoke run
+    python -m training.train_tiny_diffusion_lm --from-shipped --steps 20000   # go on from the shipped weights
+                                                                              # (a fresh optimizer; e.g. on a GPU)
 
 Resumable: state every 500 steps under runs/tiny-diffusion-lm/ (rerun the same command). The
 checkpoint kept is the one with the best bound on the selection play (twelfth-night), never on the
@@ -76,12 +78,16 @@ def main(argv=None) -> None:
     p.add_argument("--eval-windows", type=int, default=64)
     p.add_argument("--out", type=Path, default=OUT)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--from-shipped", action="store_true",
+                   help="start from the weights in assets/models/tiny-diffusion-lm/ instead of adapting tiny-gpt")
     a = p.parse_args(argv)
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     torch.manual_seed(a.seed)
     tok = AutoTokenizer.from_pretrained(TINY_GPT)
     ar = GPT2LMHeadModel.from_pretrained(TINY_GPT, dtype=torch.float32).to(dev).eval()
     model, mask_id = adapt_from_autoregressive(ar)
+    if a.from_shipped:
+        model = GPT2LMHeadModel.from_pretrained(OUT, dtype=torch.float32)
     model.to(dev).train()
     length = model.config.n_positions - 1  # the start token takes one position
     train = token_ids(tok, "train")

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import gradio as gr
 
 from explainers.lesson import STEPS, parse_step, step
-from explainers.lesson_views import handout_file, render, reveal_text
+from explainers.lesson_handout import handout_file
+from explainers.lesson_views import render, reveal_text
 from ui.common import SCRUB_JS, friendly_errors, static_js
 
 TAB_IDS = ("attention", "next_token", "translate", "noising", "denoising", "text_to_image", "vision", "compare", "other_family", "failures", "lesson")

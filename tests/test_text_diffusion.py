@@ -1,0 +1,99 @@
+"""Diffusion writes text (explainers/text_diffusion.py) with the shipped tiny-diffusion-lm: the public
+API's invariants, the views, the endpoint and the browser's scrubbing."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from explainers import text_diffusion, text_diffusion_views
+from models.errors import InputError
+from tests.conftest import call, open_app
+from tests.test_browser import browser  # noqa: F401 - the shared chromium fixture
+
+
+def test_mask_id_and_context_come_from_the_shipped_model():
+    cfg = json.loads((text_diffusion.ASSETS / "config.json").read_text())
+    assert text_diffusion.MASK_ID == cfg["vocab_size"] - 1 == 4096  # one past tiny-gpt's vocabulary
+    assert text_diffusion.CONTEXT == cfg["n_positions"] - 1 == 255
+    assert cfg["is_causal"] is False  # it reads both ways
+
+
+def test_denoiser_logits_shape_and_both_ways():
+    ids = torch.randint(0, 4096, (2, 12))
+    ids[:, 5] = text_diffusion.MASK_ID
+    out = text_diffusion.denoiser_logits(ids)
+    assert out.shape == (2, 12, 4096) and torch.isfinite(out).all()
+    changed = ids.clone()
+    changed[:, 10] = (changed[:, 10] + 1) % 4096  # a token to the right of the mask
+    assert not torch.allclose(text_diffusion.denoiser_logits(changed)[:, 5], out[:, 5])
+
+
+@pytest.mark.parametrize("bad", [torch.zeros(3, dtype=torch.long), torch.full((1, 4), 5000),
+                                 torch.zeros(1, 300, dtype=torch.long), torch.zeros(1, 3)])
+def test_denoiser_logits_refuses_bad_ids(bad):
+    with pytest.raises(InputError):
+        text_diffusion.denoiser_logits(bad)
+
+
+def test_generate_fills_every_mask_and_never_changes_a_shown_token():
+    r = text_diffusion.generate("ROMEO:\nWhat light", length=24, steps=6, seed=3)
+    p = r.prompt_tokens
+    assert r.frames.shape == (7, p + 24) and r.passes == 6 and r.mask_id == text_diffusion.MASK_ID
+    assert (r.frames[0, p:] == r.mask_id).all() and (r.frames[:, :p] == r.frames[0, :p]).all()
+    assert not (r.frames[-1] == r.mask_id).any()
+    for a, b in zip(r.frames[:-1], r.frames[1:]):
+        shown = a != r.mask_id
+        assert (b[shown] == a[shown]).all()
+    assert sum(r.revealed_per_pass) == 24 and r.revealed_per_pass == [4] * 6
+    assert r.text == r.prompt + r.continuation or r.text.startswith(r.prompt)
+    assert ((r.confidence > 0) & (r.confidence <= 1)).all()
+    again = text_diffusion.generate("ROMEO:\nWhat light", 24, 6, 3)
+    assert again is r  # identical requests are computed once
+    other = text_diffusion.generate("ROMEO:\nWhat light", 24, 6, 4)
+    assert not np.array_equal(other.frames[-1], r.frames[-1])  # the seed matters (sampling at TEMPERATURE)
+
+
+@pytest.mark.parametrize("args", [("", 8, 4, 0), ("hi", 8, 9, 0), ("hi", 0, 1, 0), ("hi", 500, 4, 0),
+                                  ("hi", 8, 4, -1), (None, 8, 4, 0)])
+def test_generate_refuses_bad_input_with_a_message(args):
+    with pytest.raises(InputError):
+        text_diffusion.generate(*args)
+
+
+def test_views_hold_every_pass_and_the_summary_counts_them():
+    r = text_diffusion.generate("KING HENRY:\nOnce more", 16, 4, 0)
+    g = text_diffusion.autoregressive("KING HENRY:\nOnce more", 16, 0)
+    view = text_diffusion_views.unmask_view(r)
+    assert view.count("data-frame=") == 5 and view.count('class="td-new"') == 16
+    assert text_diffusion_views.autoregressive_view(g).count("data-frame=") == 17
+    s = text_diffusion_views.summary(r, g)
+    assert "| 4 | 4 |" in s and "| 16 | 1 |" in s
+
+
+def test_api_write(client):
+    summary, unmask, ar = call(client, "write", "ROMEO:\nBut soft", 32, 8, 0)
+    assert "| 8 | 4 |" in summary and unmask.count("data-frame=") == 9 and ar.count("data-frame=") == 33
+    with pytest.raises(Exception, match="cannot be more than the length"):
+        call(client, "write", "ROMEO", 8, 16, 0)
+
+
+def test_write_scrubs_without_the_server(browser, app_url):  # noqa: F811
+    from tests.test_browser import scrub_once
+
+    pg = browser.new_page(viewport={"width": 1400, "height": 1600})
+    try:
+        open_app(pg, app_url, timeout_ms=90_000)
+        pg.get_by_role("tab", name="Same job, other family", exact=True).first.click()
+        pg.get_by_role("button", name="Write it both ways").click()
+        view = "#write-diffusion"
+        pg.locator(f"{view} [data-frame]:not([hidden]) .td-text").first.wait_for(timeout=240_000)
+        before, after, calls = scrub_once(pg, view, "Unmasking step")
+        assert calls == [], calls
+        assert after[0] == "0" and after != before
+        assert pg.locator(f"{view} [data-frame]:not([hidden]) .td-m").count() == 64  # all masks at pass 0
+    finally:
+        pg.close()
