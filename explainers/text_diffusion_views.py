@@ -69,19 +69,35 @@ def autoregressive_view(g: GenerationResult) -> str:
     return frames.scrubber([frames.Axis("Token pass", 0, n, n, f"of {n} forward passes")], items, play=True)
 
 
-def summary(r: TextDiffusionResult, g: GenerationResult) -> str:
-    """Markdown: passes, tokens per pass, time, for these two runs, and the held-out quality figures."""
+HEADER = ("how", "forward passes", "tokens per pass", "time", "held-out quality (lower is better)")
+
+
+def _summary_rows(r: TextDiffusionResult, g: GenerationResult) -> list[tuple[str, ...]]:
     held = card()["training"].get("held_out", {})
     q_ar = f"perplexity {held['tiny_gpt_ppl']:.1f}" if held else "not measured"
     q_d = f"bound {held['bound_ppl']:.1f} ({held['ratio']:.2f}x)" if held else "not measured"
     per = r.revealed_per_pass
-    rows = [("Diffusion (tiny-diffusion-lm)", r.passes, f"{min(per)} to {max(per)}" if min(per) != max(per) else str(per[0]),
-             r.seconds, q_d),
-            ("Autoregressive (tiny-gpt)", g.forward_passes, "1", g.seconds, q_ar)]
-    body = "\n".join(f"| {m} | {p} | {t} | {s:.2f} s | {q} |" for m, p, t, s, q in rows)
-    return (f"{r.length} new tokens after the same prompt (seed {r.seed}, temperature {TEMPERATURE:g}).\n\n"
-            "| how | forward passes | tokens per pass | time | held-out quality (lower is better) |\n"
-            f"|---|---|---|---|---|\n{body}")
+    return [("Diffusion (tiny-diffusion-lm)", str(r.passes), f"{min(per)} to {max(per)}" if min(per) != max(per)
+             else str(per[0]), f"{r.seconds:.2f} s", q_d),
+            ("Autoregressive (tiny-gpt)", str(g.forward_passes), "1", f"{g.seconds:.2f} s", q_ar)]
+
+
+def _intro(r: TextDiffusionResult) -> str:
+    return f"{r.length} new tokens after the same prompt (seed {r.seed}, temperature {TEMPERATURE:g})."
+
+
+def summary(r: TextDiffusionResult, g: GenerationResult) -> str:
+    """Markdown: passes, tokens per pass, time, for these two runs, and the held-out quality figures."""
+    body = "\n".join("| " + " | ".join(row) + " |" for row in _summary_rows(r, g))
+    return f"{_intro(r)}\n\n| {' | '.join(HEADER)} |\n|---|---|---|---|---|\n{body}"
+
+
+def summary_html(r: TextDiffusionResult, g: GenerationResult) -> str:
+    """The same summary as an HTML table (for the lesson and the handout)."""
+    cells = lambda row, tag: "".join(f"<{tag}>{html.escape(c)}</{tag}>" for c in row)  # noqa: E731
+    rows = "".join(f"<tr>{cells(row, 'td')}</tr>" for row in _summary_rows(r, g))
+    return (f"<p>{html.escape(_intro(r))}</p><table class='compare'><thead><tr>{cells(HEADER, 'th')}</tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
 
 
 def measured_tables() -> str:
@@ -121,6 +137,6 @@ def lesson_view():
     held = card()["training"].get("held_out")
     quality = (f" On the held-out plays its likelihood bound is {held['ratio']:.2f}x tiny-gpt's perplexity "
                f"({held['bound_ppl']:.0f} vs {held['tiny_gpt_ppl']:.0f})." if held else "")
-    return (summary(r, g).replace("\n", "<br>") + unmask_view(r),
+    return (summary_html(r, g) + unmask_view(r),
             f"Diffusion: {r.passes} passes for {r.length} tokens ({r.seconds:.2f} s); tiny-gpt: {g.forward_passes} "
             f"passes ({g.seconds:.2f} s).{quality}")
