@@ -39,7 +39,7 @@ from explainers.t2i_spec import (
 from explainers.text_input import check_number
 from models.digits import DIGIT_WORDS
 from models.errors import InputError
-from models.t2i_reader import NAMES, Reading, read
+from models.t2i_reader import NAMES, Reading, read, read_image
 from models.t2i_sampler import EXCITE_FRACTION, peak_attention
 from models.text_image_data import EVAL_TEMPLATES, TEMPLATES
 
@@ -149,6 +149,7 @@ def _artifacts(digit: int, colour: str, background: str, guidance: float, n: int
 @dataclass(frozen=True)
 class OutOfWorld:
     prompt: str
+    seed: int
     images: np.ndarray  # (4, H, W, 3), seeds seed..seed+3
     readings: tuple[tuple[int, str, str], ...]
     unknown: tuple[str, ...]  # words no training caption uses
@@ -158,12 +159,7 @@ class OutOfWorld:
 def _out_of_world(prompt: str, seed: int) -> OutOfWorld:
     images = draw([prompt] * 4, [seed + i for i in range(4)])
     tokens = t2i.encode_prompt(prompt).tokens
-    return OutOfWorld(prompt, images, tuple(read_image_tuple(im) for im in images), tuple(t2i.rare_words(tokens)))
-
-
-def read_image_tuple(img: np.ndarray) -> tuple[int, str, str]:
-    r = read(img)
-    return r.digit, r.digit_colour, r.background
+    return OutOfWorld(prompt, seed, images, tuple(read_image(im) for im in images), tuple(t2i.rare_words(tokens)))
 
 
 def out_of_world(prompt, seed=0) -> OutOfWorld:
@@ -225,13 +221,13 @@ def excite_compare(prompt, words=None, seed=0) -> ExciteComparison:
     return _excite_compare(prompt, excited, seed)
 
 
-@functools.lru_cache(maxsize=16)
+@memoize(maxsize=16, gate=False)  # the two runs inside take their own compute slots
 def _excite_compare(prompt: str, excited: tuple[str, ...], seed: int) -> ExciteComparison:
     plain = t2i.generate(prompt, seed=seed)
     ex = t2i.generate(prompt, seed=seed, excite=list(excited))
     words = tuple(dict.fromkeys([*subject_words(prompt), *excited]))
     return ExciteComparison(prompt, seed, words, excited, plain, ex, word_peaks(plain, list(words)),
-                            word_peaks(ex, list(words)), read_image_tuple(plain.image), read_image_tuple(ex.image),
+                            word_peaks(ex, list(words)), read_image(plain.image), read_image(ex.image),
                             plain.seconds, ex.seconds)
 
 

@@ -8,6 +8,7 @@ import gradio as gr
 
 from explainers import failures, failures_views, t2i_failures, t2i_failures_views
 from models.t2i_reader import NAMES
+from store import STORE
 from ui import links
 from ui.common import MODEL_EVENTS, explain, friendly_errors
 
@@ -66,27 +67,32 @@ def run_remembered(prompt: str, seed: int = 0):
 @friendly_errors
 def run_paraphrases(digit: str, colour: str, background: str, t2i_seed: int = 0):
     """One meaning said eight ways from one seed: the pictures, their readings, and how often they agree."""
-    return t2i_failures_views.paraphrase_view(t2i_failures.paraphrases(digit, colour, background, t2i_seed))
+    p = t2i_failures.paraphrases(digit, colour, background, t2i_seed)
+    return STORE.view("failures", "paraphrases", (p.meaning, p.seed), lambda: t2i_failures_views.paraphrase_view(p))
 
 
 @friendly_errors
 def run_artifacts(digit: str, colour: str, background: str, guidance: float = 3.0):
     """Twelve seeds of one prompt at `guidance`: the artifact rate and the four worst pictures with their scores."""
-    return t2i_failures_views.artifact_view(t2i_failures.artifacts(digit, colour, background, guidance, 12))
+    a = t2i_failures.artifacts(digit, colour, background, guidance, 12)
+    return STORE.view("failures", "artifacts", (a.meaning, a.guidance, a.seeds), lambda: t2i_failures_views.artifact_view(a))
 
 
 @friendly_errors
 def run_out_of_world(world_prompt: str, t2i_seed: int = 0):
     """What tiny-t2i draws for a prompt outside its training, four seeds, with the words it never saw."""
-    return t2i_failures_views.out_of_world_view(t2i_failures.out_of_world(world_prompt, t2i_seed))
+    o = t2i_failures.out_of_world(world_prompt, t2i_seed)
+    return STORE.view("failures", "out_of_world", (o.prompt, o.seed), lambda: t2i_failures_views.out_of_world_view(o))
 
 
 @friendly_errors
-def run_excite(excite_prompt: str, excite: str = "", excite_seed: int = 0, progress=gr.Progress()):
+def run_excite(excite_prompt: str, excite: str = "", excite_seed: int = 0):
     """Attend-and-Excite: summary and the plain vs excited pictures, maps and peak attentions. `excite`:
     comma-separated prompt words (empty: the neglected digit or colour word)."""
     c = t2i_failures.excite_compare(excite_prompt, excite or None, excite_seed)
-    return t2i_failures_views.excite_summary(c), t2i_failures_views.excite_view(c)
+    key = (c.prompt, c.excited, c.seed)
+    return (STORE.view("failures", "excite_summary", key, lambda: t2i_failures_views.excite_summary(c)),
+            STORE.view("failures", "excite", key, lambda: t2i_failures_views.excite_view(c)))
 
 
 @friendly_errors
