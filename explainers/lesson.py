@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from explainers.t2i_failures import LESSON_PROMPT
 from models.errors import InputError
 
 
@@ -263,8 +264,8 @@ STEPS: tuple[LessonStep, ...] = (
         "Fixing a failure through cross-attention",
         "When a picture leaves out a word of its prompt, that word's cross-attention map is often weak. "
         "Attend-and-Excite strengthens it while the picture is drawn.",
-        "'I want a 1 coloured blue, with black behind it' came out wrong. Attend-and-Excite makes its neglected "
-        "word matter more. What does it change?",
+        f"'{LESSON_PROMPT}' came out wrong. Attend-and-Excite makes its neglected word matter more. What does it "
+        "change?",
         ("The model's weights: it fine-tunes on the prompt", "Only the noisy picture, nudged during the first steps",
          "The prompt: it repeats the word"),
         1,

@@ -235,3 +235,15 @@ def _excite_compare(prompt: str, excited: tuple[str, ...], seed: int) -> ExciteC
 def measured() -> dict:
     """The shipped measurements (training/eval_t2i_failures.py), or {} when not measured."""
     return json.loads(MEASURED.read_text()) if MEASURED.exists() else {}
+
+
+def lesson_example() -> tuple[str, int]:
+    """(prompt, seed): the first of the measured failing prompts (training/eval_t2i_failures.py, phrased in a
+    way training never used) whose plain picture was wrong and whose excited one was right; the page
+    computes what exciting does to it. Before anything is measured: a prompt of that kind."""
+    rows = measured().get("attend_and_excite", {}).get("rows", [])
+    fixed = [r for r in rows if r["kind"] == "failing" and r["right_excited"]]
+    return (fixed[0]["prompt"], int(fixed[0]["seed"])) if fixed else ("depict 1 in a blue hue, encircled by black", 5000)
+
+
+LESSON_PROMPT, LESSON_SEED = lesson_example()

@@ -11,6 +11,8 @@ import numpy as np
 from explainers import frames
 from explainers.t2i_failures import (
     COLOUR_OK,
+    LESSON_PROMPT,
+    LESSON_SEED,
     VIT_OK,
     Artifacts,
     ExciteComparison,
@@ -146,11 +148,6 @@ def step_table() -> str:
                      f"{r['broken']:.0%} |" for r in m["rows"])
     return (f"\n\nThe size of the nudge trades fixing against breaking ({m['failing']} failing and {m['right']} right "
             f"prompts):\n\n| step size | wrong pictures fixed | right pictures broken |\n|---|---|---|\n{rows}")
-
-
-# A prompt in a phrasing training never used whose plain picture (this seed) is wrong: one of the measured
-# failing prompts of training/eval_t2i_failures.py (the page computes what exciting does to it)
-LESSON_PROMPT, LESSON_SEED = "I want a 1 coloured blue, with black behind it", 5194
 
 
 def lesson_view():

@@ -17,10 +17,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.digits import held_out_mask, mnist_digits
-from models.text_image_data import COLOURS, background_distance
+from models.text_image_data import COLOURS, IMAGE_SIZE, background_distance
 
 PALETTE = np.array(list(COLOURS.values()), np.float32) / 255.0
 NAMES = list(COLOURS)
+# The layout reader's cuts, measured on rendered held-out scenes (the stroke's box is 7-11 pixels tall
+# for small digits, 13-16 for medium, 18-22 for large; a medium digit moved left sits 2.5-5.5 pixels
+# off the centre, a centred one within 2): see tests/test_quality_t2i.py for its accuracy on real scenes.
+SMALL_BELOW, LARGE_ABOVE = 12.5, 17.5  # stroke box height in pixels
+OFF_CENTRE = 2.25  # pixels between the box's centre and the canvas's before it counts as moved
 
 
 def mnist_box(mask: np.ndarray) -> np.ndarray:
@@ -81,6 +86,25 @@ def read(img: np.ndarray) -> Reading:
     clf, _ = digit_reader()
     digit = int(clf.predict(stroke.ravel()[None])[0])
     return Reading(digit, name(fg), name(bg), np.asarray(fg, np.float32), np.asarray(bg, np.float32), stroke)
+
+
+def read_layout(img: np.ndarray) -> tuple[str, str]:
+    """(size, position) of the digit in a (32, 32, 3) image in [0, 1], from the box around its stroke
+    (pixels at least half as far from the background colour as the farthest): small / medium / large by
+    its height, centre / left / right / top / bottom by where its centre sits."""
+    _, dist = background_distance(img)
+    ys, xs = np.nonzero(dist > 0.5 * max(float(dist.max()), 1e-6))
+    if len(ys) == 0:
+        return "medium", "centre"
+    height = ys.max() - ys.min() + 1
+    size = "small" if height < SMALL_BELOW else "large" if height > LARGE_ABOVE else "medium"
+    mid = (IMAGE_SIZE - 1) / 2
+    dy, dx = (ys.min() + ys.max()) / 2 - mid, (xs.min() + xs.max()) / 2 - mid
+    if max(abs(dx), abs(dy)) < OFF_CENTRE:
+        return size, "centre"
+    if abs(dx) >= abs(dy):
+        return size, "left" if dx < 0 else "right"
+    return size, "top" if dy < 0 else "bottom"
 
 
 def read_image(img: np.ndarray) -> tuple[int, str, str]:

@@ -37,6 +37,21 @@ def test_tiny_t2i_draws_the_prompt_as_the_card_says():
     assert diversity("tiny-t2i", "a red 7 on a blue background", DEFAULT_STEPS, DEFAULT_GUIDANCE, n=4) > 0.01
 
 
+def test_sizes_and_positions_follow_words_it_never_trained_on_as_the_card_says():
+    """Size words and position phrases no training caption uses ('teeny', 'colossal', 'by the left margin',
+    'in the lower region', ...), on other prompts and seeds than the card's: as often right as it claims."""
+    import torch
+
+    from training.eval_tiny_t2i import layout_prompts, score_layout
+
+    torch.set_num_threads(2)
+    claimed = json.loads(CARD.read_text())["layout"]["held_out_words"]
+    got = score_layout("tiny-t2i", layout_prompts(12, seed=9, words="held_out"), DEFAULT_STEPS, DEFAULT_GUIDANCE, seed=9000)
+    print(got, "card:", claimed)
+    for k, n in (("size", 24), ("position", 48)):  # prompts per figure: 24 sizes (standard error up to 0.1), 48 positions
+        assert got[k] >= claimed[k] - (0.2 if n < 30 else TOLERANCE), f"{k}: {got[k]:.2f} measured, the card claims {claimed[k]:.2f}"
+
+
 def test_autoencoder_keeps_digits_readable_as_the_card_says():
     """Held-out scenes through the shipped autoencoder and back: as sharp and as readable as the card
     claims (the decoder caps what the whole model can score)."""
@@ -69,22 +84,22 @@ def test_word_map_sentences_match_the_model():
 
 @pytest.mark.quality
 def test_the_negative_prompt_example_does_what_the_readme_says():
-    """'a 6 on a blue background' with the negative prompt 'blue' (the tab's example): fewer digits come
-    out blue or lost in the background than without it, over seeds 6-13; with 'red', more are lost."""
+    """'a 6 on a green background' with the negative prompt 'green' (the tab's example): fewer digits come
+    out green or lost in the background than without it, over seeds 6-13; 'red' does no worse than nothing."""
     import numpy as np
 
     from explainers import text_to_image as t2i
     from models.text_image_data import COLOURS, background_distance
 
-    blue = np.array(COLOURS["blue"]) / 255
+    green = np.array(COLOURS["green"]) / 255
 
     def lost(negative: str) -> int:
-        r = t2i.generate("a 6 on a blue background", 25, t2i.DEFAULT_GUIDANCE, 6, negative, "tiny-t2i", 8)
+        r = t2i.generate("a 6 on a green background", 25, t2i.DEFAULT_GUIDANCE, 6, negative, "tiny-t2i", 8)
         n = 0
         for img in r.images:
             _, dist = background_distance(img)
             stroke = dist > 0.3
-            n += stroke.sum() < 5 or np.linalg.norm(img[stroke].mean(0) - blue) < 0.25
+            n += stroke.sum() < 5 or np.linalg.norm(img[stroke].mean(0) - green) < 0.25
         return n
 
-    assert lost("blue") < lost("") < lost("red")
+    assert lost("green") < lost("") and lost("red") <= lost("")

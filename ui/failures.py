@@ -137,9 +137,9 @@ def _excite_section():
     gr.Markdown("## Fixing one failure through cross-attention")
     explain(EXCITE_EXPLANATION)
     with gr.Row():
-        prompt = gr.Textbox(value=t2i_failures_views.LESSON_PROMPT, label="Prompt", scale=4, max_length=500)
+        prompt = gr.Textbox(value=t2i_failures.LESSON_PROMPT, label="Prompt", scale=4, max_length=500)
         words = gr.Textbox(value="", label="Words to excite (comma-separated; empty: the neglected one)", scale=2)
-        seed = gr.Number(value=t2i_failures_views.LESSON_SEED, precision=0, minimum=0, maximum=2**31 - 1, label="Seed")
+        seed = gr.Number(value=t2i_failures.LESSON_SEED, precision=0, minimum=0, maximum=2**31 - 1, label="Seed")
         go = gr.Button("Excite", variant="primary")
     summary = gr.Markdown(elem_id="excite-summary")
     view = gr.HTML(elem_id="excite-view")

@@ -16,12 +16,12 @@ from ui.common import MODEL_EVENTS, explain, friendly_errors, scrub_view, step_p
 
 EXAMPLES = [
     ["a red 7 on a blue background", "", 25, t2i.DEFAULT_GUIDANCE, 0],
-    ["the number three in yellow over black, small, at the top", "", 25, t2i.DEFAULT_GUIDANCE, 1],
+    ["a tiny white 3 at the bottom on a black background", "", 25, t2i.DEFAULT_GUIDANCE, 1],
     ["a white 2 on green", "", 25, t2i.DEFAULT_GUIDANCE, 2],
     ["please paint the numeral 4 orange atop a purple backdrop", "", 25, t2i.DEFAULT_GUIDANCE, 3],
     ["a purple 5 on a white background", "", 25, t2i.DEFAULT_GUIDANCE, 4],
     ["a large 8", "", 25, t2i.DEFAULT_GUIDANCE, 5],
-    ["a 6 on a blue background", "blue", 25, t2i.DEFAULT_GUIDANCE, 6],  # seeds 6-13: no digit blue or lost (2 of 8 without)
+    ["a 6 on a green background", "green", 25, t2i.DEFAULT_GUIDANCE, 6],  # seeds 6-13: no digit green or lost (2 of 8 without)
     ["", "", 25, t2i.DEFAULT_GUIDANCE, 7],
 ]
 
@@ -46,7 +46,8 @@ sizes and positions).
    "away from this".
 
 Try: change one word and keep the seed; type a phrasing of your own ("draw me a green eight on
-white"); ask for a combination it never saw in training (a purple 5: see the model card).
+white", "a massive blue 2 in the upper part of a yellow picture"); ask for a combination it never
+saw in training (a purple 5: see the model card).
 """
 
 
