@@ -125,6 +125,8 @@ BACKGROUNDS = (  # {b}
 )
 BACKGROUND_CLAUSES = ("{b} background", "the background is {b}", "background {b}", "the rest is {b}",
                       "{b} behind it", "background: {b}", "with {b} around it")
+
+
 @dataclass(frozen=True)
 class Scene:
     """What one training image shows; `render` draws it and `caption` describes it."""
