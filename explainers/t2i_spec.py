@@ -140,6 +140,7 @@ class TextToImageResult:
     timesteps: np.ndarray  # (steps,)
     seconds: float
     excite: tuple[str, ...] = ()  # the words Attend-and-Excite raised in this run (none: a plain run)
+    rare_nearest: tuple[tuple[str, str, float], ...] = ()  # (rare word, nearest learned word, cosine similarity)
 
 
 def words_of(tokens: list[str], skip_special: bool = True) -> list[tuple[str, list[int]]]:
@@ -192,3 +193,23 @@ def word_map_finding(model: str = DEFAULT_MODEL) -> str:
                  f"fills ({bg['median']:.1f}x; in {bg['share_above_1']:.0%} of the prompts): a map shows where a "
                  "word is read, not where its colour lands.")
     return text
+
+
+@functools.lru_cache(maxsize=4)
+def unseen_word_evidence(model: str = DEFAULT_MODEL) -> str:
+    """What the model card measured about words it never trained on, in one sentence written from the
+    shipped evaluation (eval.json: each held-out size word's similarity to the nearest trained word for its
+    size, and how often the picture had that size); empty when not measured."""
+    spec = models.spec(model)
+    path = Path(spec.path) / "eval.json" if spec.source == "embedded" else None
+    lay = json.loads(path.read_text()).get("layout", {}) if path is not None and path.is_file() else {}
+    sim, hits = lay.get("size_word_similarity"), lay.get("held_out_words", {}).get("by_held_out_phrase", {})
+    if not sim or not hits:
+        return ""
+    rows = sorted((max(s.values()), w, *hits[w]) for w, s in sim.items() if w in hits)  # by similarity
+    parts = ", ".join(f"'{w}' ({near:.2f}) {right} of {asked}" for near, w, right, asked in rows)
+    rates = [right / asked for _, _, right, asked in rows]
+    trend = (": the closer a word is to a learned one, the more often it was followed"
+             if all(a <= b for a, b in zip(rates, rates[1:])) else "")
+    return ("Measured on size words it never trained on (similarity to the nearest learned size word; pictures "
+            f"of the asked size): {parts}{trend}.")

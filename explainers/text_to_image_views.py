@@ -17,7 +17,7 @@ import html
 import numpy as np
 
 from explainers import frames
-from explainers.t2i_spec import SPECIAL, TextToImageResult, word_map_finding, word_maps, words_of
+from explainers.t2i_spec import SPECIAL, TextToImageResult, unseen_word_evidence, word_map_finding, word_maps, words_of
 from explainers.text_input import check_number
 from explainers.text_to_image import Interpolation, LatentCosts
 from models.text_image_data import COLOURS, POSITIONS, SIZES
@@ -52,9 +52,13 @@ def tokens_html(r: TextToImageResult) -> str:
     if rare:
         quoted = ", ".join(f"'{w}'" for w in r.rare_words)
         note.append(f"This model learned only digits (as figures or words), {len(COLOURS)} colours, {len(SIZES)} sizes "
-                    f"and {len(POSITIONS)} positions: {quoted} never appeared in a training caption, so "
-                    f"{'it means' if len(rare) == 1 else 'they mean'} nothing to it (marked yellow). The text "
-                    "encoder still gives every word a vector, which may sit close to a word it knows.")
+                    f"and {len(POSITIONS)} positions: {quoted} never appeared in a training caption (marked "
+                    "yellow).")
+        if r.rare_nearest:
+            near = ", ".join(f"'{w}' -> '{n}' {sim:.2f}" for w, n, sim in r.rare_nearest)
+            note.append("The text encoder still gives every word a vector, and the image model reads only those "
+                        f"vectors. The nearest word it learned (cosine similarity, 1 = the same vector): {near}. "
+                        f"{unseen_word_evidence(r.model)}".strip())
     extra = "".join(f'<p class="caption">{html.escape(n)}</p>' for n in note)
     return (f'<div class="chips" role="list" aria-label="Prompt tokens">{"".join(chips)}</div>{extra}')
 

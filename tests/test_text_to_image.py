@@ -391,3 +391,23 @@ def test_words_it_never_learned_are_named_but_not_those_past_the_cut(tiny_model)
     assert "8 colours" in note and "3 sizes" in note and "5 positions" in note
     r = t2i.generate("a red seven on a blue background " * 8 + "giraffe", steps=2, model=tiny_model)
     assert r.truncated and "giraffe" not in r.rare_words  # the model never read it: no word about it
+
+
+def test_an_unseen_word_is_shown_with_the_nearest_word_the_model_learned():
+    """minilm's vectors, read in one probe sentence: a trained word is its own nearest (1.0); 'teeny' lands
+    next to a trained small word (the card measured it followed), 'wee' far from every one; the page says
+    both, with the card's measurement of what that did to the pictures."""
+    from explainers import text_to_image as t2i
+    from explainers import text_to_image_views as views
+    from models.text_image_data import EVAL_SIZE_WORDS
+
+    assert t2i.nearest_learned("tiny") == ("tiny", 1.0)
+    word, sim = t2i.nearest_learned("teeny")
+    assert word in SIZE_WORDS["small"] and sim > 0.8
+    assert t2i.nearest_learned("wee")[1] < 0.6
+    r = t2i.generate("a teeny red 3 on a blue background", steps=2)
+    assert r.rare_nearest == (("teeny", word, sim),)
+    note = html.unescape(views.tokens_html(r))
+    assert f"'teeny' -> '{word}' {sim:.2f}" in note
+    for w in (w for ws in EVAL_SIZE_WORDS.values() for w in ws):  # the card's figures, from eval.json
+        assert f"'{w}' (" in note
