@@ -65,6 +65,14 @@ def sweep_summary(runs: list[EditResult]) -> str:
             f"{sum(len(r.timesteps) for r in runs)} network calls in {sum(r.seconds for r in runs):.1f} s.")
 
 
+def inpaint_summary(r: EditResult, region: str) -> str:
+    """Markdown: what the inpainted picture was steered toward and what the ViT reads in it."""
+    top = int(r.vit_probs.argmax())
+    asked = f"toward {frames.article(r.label)} **{r.label}**" if r.label is not None else "with **no label**"
+    return (f"Filled the {region} {asked}: the ViT reads the result as {frames.article(top)} **{top}** "
+            f"({r.vit_probs[top]:.0%}). {len(r.timesteps)} steps in {r.seconds:.1f} s.")
+
+
 def hit_rate(runs: list[EditResult]) -> np.ndarray:
     """(len(runs),) 1 where the ViT reads the asked-for digit."""
     return np.array([float(r.label is not None and int(r.vit_probs.argmax()) == r.label) for r in runs])

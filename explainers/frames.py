@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from models.text_image_data import article  # noqa: F401 - the views' 'a'/'an' ("an 8"), one rule with the captions'
+
 GIF_DIR = Path(tempfile.gettempdir()) / "explainer-gifs"
 GIF_KEEP = 16  # older GIFs are deleted: the folder stays bounded however long the server runs
 _gif_lock = threading.Lock()
@@ -302,12 +304,6 @@ def bars_html(labels: Sequence[str], values: Sequence[float], highlight: int | N
                     f'<td><span class="fv-bar" style="width:{w:.1f}%"></span></td><td class="fv-num">{fmt.format(v)}</td></tr>')
     cap = f"<caption>{html.escape(title)}</caption>" if title else ""
     return f'<table class="fv-bars">{cap}<tbody>{"".join(rows)}</tbody></table>'
-
-
-def article(word: object) -> str:
-    """'a' or 'an' before a word or a digit as it is said: an 8, an orange 4, a 7, a blue 1."""
-    w = str(word).strip().lower()
-    return "an" if w[:1] in ("a", "e", "i", "o", "8") or w in ("11", "18") else "a"
 
 
 def plain(v: float, digits: int = 3) -> str:

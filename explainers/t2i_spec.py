@@ -169,12 +169,18 @@ _KIND_PHRASES = {"digit": "the digit word", "digit colour": "the digit's colour 
                  "a": "'a'", "on": "'on'"}
 
 
+def shipped_table(model: str, name: str) -> dict | None:
+    """A measurement shipped beside an embedded model's weights (a JSON file), or None (a Hub model, or not
+    measured)."""
+    spec = models.spec(model)
+    path = Path(spec.path) / name if spec.source == "embedded" else None
+    return json.loads(path.read_text()) if path is not None and path.is_file() else None
+
+
 @functools.lru_cache(maxsize=4)
 def word_map_table(model: str = DEFAULT_MODEL) -> dict | None:
     """The shipped measurement of where each kind of word is read, or None (a Hub model, or not measured)."""
-    spec = models.spec(model)
-    path = Path(spec.path) / WORD_MAPS_TABLE if spec.source == "embedded" else None
-    return json.loads(path.read_text()) if path is not None and path.is_file() else None
+    return shipped_table(model, WORD_MAPS_TABLE)
 
 
 def word_map_finding(model: str = DEFAULT_MODEL) -> str:
@@ -200,9 +206,7 @@ def unseen_word_evidence(model: str = DEFAULT_MODEL) -> str:
     """What the model card measured about words it never trained on, in one sentence written from the
     shipped evaluation (eval.json: each held-out size word's similarity to the nearest trained word for its
     size, and how often the picture had that size); empty when not measured."""
-    spec = models.spec(model)
-    path = Path(spec.path) / "eval.json" if spec.source == "embedded" else None
-    lay = json.loads(path.read_text()).get("layout", {}) if path is not None and path.is_file() else {}
+    lay = (shipped_table(model, "eval.json") or {}).get("layout", {})
     sim, hits = lay.get("size_word_similarity"), lay.get("held_out_words", {}).get("by_held_out_phrase", {})
     if not sim or not hits:
         return ""

@@ -45,6 +45,7 @@ REMASKING = "random"
 # tokens, left to right.
 BLOCK_TOKENS = 16
 
+
 def blocks_for(length: int, steps: int) -> int:
     """The most blocks (a divisor of steps) that keep each block at least BLOCK_TOKENS long (at least 1)."""
     return max([b for b in range(1, steps + 1) if steps % b == 0 and length / b >= BLOCK_TOKENS] or [1])

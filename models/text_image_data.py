@@ -215,13 +215,18 @@ def rich_caption(scene: Scene, rng: np.random.Generator, size_words=SIZE_WORDS, 
     return fix_articles(" ".join(text.replace(" ,", ",").split()).strip(" ,"))
 
 
+def article(word: object) -> str:
+    """'a' or 'an' before a word or a number as it is said: an 8, an orange 4, an undersized 3, a 7, a one."""
+    w = str(word).strip().lower()
+    return "an" if (w[:1] in "aeiou8" and not w.startswith(("one", "uni"))) or w in ("11", "18") else "a"
+
+
 def fix_articles(text: str) -> str:
     """'a orange 8' -> 'an orange 8': every 'a'/'an' agrees with the word after it."""
     words = text.split(" ")
     for i, w in enumerate(words[:-1]):
         if w in ("a", "an"):
-            nxt = words[i + 1].lower()
-            words[i] = "an" if (nxt[:1] in "aeiou8" and not nxt.startswith(("one", "uni"))) or nxt in ("11", "18") else "a"
+            words[i] = article(words[i + 1])
     return " ".join(words)
 
 

@@ -101,6 +101,15 @@ def scrub_once(page, view: str, slider_name: str, key: str = "Home") -> tuple[tu
     return before, _shown(page, view), calls
 
 
+def run_then_scrub(page, app_url: str, tab: str, button: str, view: str, ready: str, slider_name: str):
+    """Open `tab`, press `button`, wait for the scrubber `view` to show `ready`, then `scrub_once` it."""
+    open_app(page, app_url, timeout_ms=90_000)
+    page.get_by_role("tab", name=tab, exact=True).first.click()
+    page.get_by_role("button", name=button).click()
+    page.locator(f"{view} [data-frame]:not([hidden]) {ready}").first.wait_for(timeout=240_000)
+    return scrub_once(page, view, slider_name)
+
+
 def test_attention_layer_and_head_sliders_scrub_in_the_browser(page):
     open_tab(page, "Attention")
     page.get_by_role("button", name="Show attention").click()

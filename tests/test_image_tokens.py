@@ -22,8 +22,8 @@ from models.image_tokens import (
     paint_maskgit,
     tokenize,
 )
-from tests.conftest import call, open_app
-from tests.test_browser import browser  # noqa: F401 - the shared chromium fixture
+from tests.conftest import call
+from tests.test_browser import browser, run_then_scrub  # noqa: F401 - browser: the shared chromium fixture
 
 
 @pytest.fixture(scope="module")
@@ -132,16 +132,10 @@ def test_api_paint(client):
 
 
 def test_paint_tab_scrubs_without_the_server(browser, app_url):  # noqa: F811
-    from tests.test_browser import scrub_once
-
     pg = browser.new_page(viewport={"width": 1400, "height": 1600})
     try:
-        open_app(pg, app_url, timeout_ms=90_000)
-        pg.get_by_role("tab", name="Same job, other family", exact=True).first.click()
-        pg.get_by_role("button", name="Paint it three ways").click()
-        view = "#paint-maskgit"
-        pg.locator(f"{view} [data-frame]:not([hidden]) img").first.wait_for(timeout=240_000)
-        before, after, calls = scrub_once(pg, view, "Unmasking pass")
+        before, after, calls = run_then_scrub(pg, app_url, "Same job, other family", "Paint it three ways",
+                                              "#paint-maskgit", "img", "Unmasking pass")
         assert calls == [], calls
         assert after[0] == "0" and after != before
     finally:

@@ -11,8 +11,8 @@ import torch
 
 from explainers import text_diffusion, text_diffusion_views
 from models.errors import InputError
-from tests.conftest import call, open_app
-from tests.test_browser import browser  # noqa: F401 - the shared chromium fixture
+from tests.conftest import call
+from tests.test_browser import browser, run_then_scrub  # noqa: F401 - browser: the shared chromium fixture
 
 
 def test_mask_id_and_context_come_from_the_shipped_model():
@@ -82,16 +82,11 @@ def test_api_write(client):
 
 
 def test_write_scrubs_without_the_server(browser, app_url):  # noqa: F811
-    from tests.test_browser import scrub_once
-
     pg = browser.new_page(viewport={"width": 1400, "height": 1600})
     try:
-        open_app(pg, app_url, timeout_ms=90_000)
-        pg.get_by_role("tab", name="Same job, other family", exact=True).first.click()
-        pg.get_by_role("button", name="Write it both ways").click()
         view = "#write-diffusion"
-        pg.locator(f"{view} [data-frame]:not([hidden]) .td-text").first.wait_for(timeout=240_000)
-        before, after, calls = scrub_once(pg, view, "Unmasking step")
+        before, after, calls = run_then_scrub(pg, app_url, "Same job, other family", "Write it both ways", view,
+                                              ".td-text", "Unmasking step")
         assert calls == [], calls
         assert after[0] == "0" and after != before
         assert pg.locator(f"{view} [data-frame]:not([hidden]) .td-m").count() == 64  # all masks at pass 0

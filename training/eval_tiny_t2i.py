@@ -124,19 +124,15 @@ def score_layout(model: str, prompts: list[tuple[str, Scene]], steps: int, guida
 
 
 def size_word_similarity() -> dict:
-    """For each held-out size word: the cosine similarity of its minilm vector (in 'a {word} red 3 on a blue
-    background', its pieces averaged) to the nearest trained word for small and for large. The denoiser reads
-    only these vectors, so an unseen word can work only through them."""
+    """For each held-out size word: the cosine similarity of its minilm vector (read in the page's probe
+    sentence, `explainers.text_to_image.word_vector`) to the nearest trained word for small and for large.
+    The denoiser reads only these vectors, so an unseen word can work only through them."""
     import torch
 
-    from explainers.text_to_image import encode_prompt
+    from explainers.text_to_image import word_vector
 
-    def vec(word: str) -> torch.Tensor:
-        p = encode_prompt(f"a {word} red 3 on a blue background")
-        return p.states[0, 2:p.tokens.index("red")].mean(0)
-
-    trained = {size: torch.stack([vec(w) for w in SIZE_WORDS[size]]) for size in ("small", "large")}
-    return {w: {size: round(float(torch.nn.functional.cosine_similarity(vec(w)[None], t).max()), 3)
+    trained = {size: torch.stack([word_vector(w) for w in SIZE_WORDS[size]]) for size in ("small", "large")}
+    return {w: {size: round(float(torch.nn.functional.cosine_similarity(word_vector(w)[None], t).max()), 3)
                 for size, t in trained.items()} for ws in EVAL_SIZE_WORDS.values() for w in ws}
 
 
@@ -227,6 +223,14 @@ def diversity(model: str, prompt: str, steps: int, guidance: float, n: int = 8) 
     return float(np.mean(d))
 
 
+def finish(report: dict, path: str | None) -> None:
+    """Print the figures and write them to `path` (when given)."""
+    print(json.dumps(report, indent=1))
+    if path:
+        with open(path, "w") as f:
+            json.dump(report, f, indent=1)
+
+
 def use_transformer(model: str, directory: str) -> None:
     """Swap the loaded model's denoiser for another (a run not yet shipped), for this process."""
     import torch
@@ -292,11 +296,7 @@ def main(argv=None) -> None:
             for w in LAYOUT_WORDS})
         print(json.dumps(report["layout"], indent=1), flush=True)
     if args.only_layout:
-        print(json.dumps(report, indent=1))
-        if args.json:
-            with open(args.json, "w") as f:
-                json.dump(report, f, indent=1)
-        return
+        return finish(report, args.json)
     for g in args.guidance or [DEFAULT_GUIDANCE]:
         main_ = score(args.model, eval_prompts(args.per_template, seed=args.seed), steps, g, seed=1000 * args.seed)
         comp = score(args.model, eval_prompts(max(2, args.per_template // 4), seed=args.seed + 1, held_out=True),
@@ -331,10 +331,7 @@ def main(argv=None) -> None:
                                              for k, v in before.items() if k not in ("images", "per_digit")}
         report["autoencoder_before_decoder_finetune"] = autoencoder_quality(args.before_vae)
     report["seconds"] = round(time.time() - t0, 1)
-    print(json.dumps(report, indent=1))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=1)
+    finish(report, args.json)
 
 
 if __name__ == "__main__":

@@ -257,7 +257,8 @@ def train_dit(args, device) -> None:
     pool = build_pool(args, device)
     latents, states, masks = pool["latents"].to(device), pool["states"], pool["masks"]
     dit = build_dit(args.seed).to(device)
-    fresh = not (args.workdir / "dit_state.pt").exists()
+    state_path = args.workdir / "dit_state.pt"
+    fresh = not state_path.exists()
     if fresh and args.from_shipped:  # fine-tune: start from a trained denoiser's (EMA) weights
         from diffusers import PixArtTransformer2DModel
 
@@ -274,7 +275,6 @@ def train_dit(args, device) -> None:
                                                 pct_start=max(0.03, 3 / args.dit_steps),
                                                 final_div_factor=20)
     gen = torch.Generator().manual_seed(args.seed)
-    state_path = args.workdir / "dit_state.pt"
     step, elapsed, losses = 0, 0.0, []
     cycle_end = args.dit_steps  # where the first one-cycle schedule ends (then: the last warm restart)
     restarts: list[int] = []

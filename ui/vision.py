@@ -9,7 +9,6 @@ from pathlib import Path
 import gradio as gr
 
 from explainers import editing, editing_views, vision, vision_views
-from explainers.frames import article
 from ui import links
 from ui.common import (
     MODEL_EVENTS,
@@ -134,10 +133,7 @@ def run_inpaint(sketch, upload, source: str, region: str, digit: str, guidance: 
     """Inpaint the picture read last (the drawing, or the uploaded / example picture)."""
     image = upload if source == "upload" and upload is not None else sketch
     r = editing.inpaint(image, region, digit, 50, guidance, seed)
-    top = int(r.vit_probs.argmax())
-    asked = f"toward {article(r.label)} **{r.label}**" if r.label is not None else "with **no label**"
-    return (f"Filled the {region} {asked}: the ViT reads the result as {article(top)} **{top}** ({r.vit_probs[top]:.0%}). "
-            f"{len(r.timesteps)} steps in {r.seconds:.1f} s.", editing_views.inpaint_view(r))
+    return editing_views.inpaint_summary(r, region), editing_views.inpaint_view(r)
 
 
 def build(demo: gr.Blocks) -> None:
