@@ -57,6 +57,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import classroom_t2i
+from benchmarks.press import Endpoints, connect
 from benchmarks.startup import ROOT, free_port, measure
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -138,19 +139,6 @@ class Server:
     def close(self):
         self.proc.terminate()
         self.proc.wait(20)
-
-
-def connect(url: str, tries: int = 5):
-    """A gradio_client Client (its config request can time out while the server is still busy)."""
-    from gradio_client import Client
-
-    for i in range(tries):
-        try:
-            return Client(url, verbose=False)
-        except Exception:  # noqa: BLE001
-            if i == tries - 1:
-                raise
-            time.sleep(2)
 
 
 def timed(fn, *a, **k) -> float:
@@ -339,8 +327,6 @@ def classroom_round(s: Server, inputs: list[tuple[str, tuple]], client: str = "l
     """Every client presses at the same moment (a barrier), one request each; wait = press -> result.
     client "lean": a browser's request with a new session (benchmarks/press.py, next to no client CPU);
     "gradio_client": one gradio_client per student, all in this process (their CPU competes with the server's)."""
-    from benchmarks.press import Endpoints
-
     n = len(inputs)
     if client == "gradio_client":
         with ThreadPoolExecutor(n) as ex:  # connect first: only the presses are timed
@@ -517,7 +503,7 @@ def main(argv=None) -> None:
         finally:
             s.close()
     if want("t2i_classroom"):  # its own servers: a bare echo app (the web floor), then the app
-        res["t2i_classroom"] = classroom_t2i.measure(a.students)
+        res["t2i_classroom"] = classroom_t2i.measure(a.students, a.classroom_client)
         print("t2i_classroom", json.dumps(res["t2i_classroom"], indent=1, default=float), flush=True)
     if want("denoise"):
         res["denoise"] = bench_denoise()

@@ -40,6 +40,19 @@ class Endpoints:
         return press(self.url, self.index[api], self.data(api, args), timeout)
 
 
+def connect(url: str, tries: int = 5):
+    """A gradio_client Client (its config request can time out while the server is still busy)."""
+    from gradio_client import Client
+
+    for i in range(tries):
+        try:
+            return Client(url, verbose=False)
+        except Exception:  # noqa: BLE001
+            if i == tries - 1:
+                raise
+            time.sleep(2)
+
+
 class PressError(RuntimeError):
     pass
 

@@ -29,7 +29,11 @@ from models.errors import InputError
 from models.image_tokens import N_TOKENS, SIDE, detokenize, paint_autoregressive, paint_maskgit
 
 METHODS = {"autoregressive": "tiny-painter-ar", "maskgit": "tiny-painter-maskgit"}
-MASKGIT_PASSES = 12  # MaskGIT's own default for 256 tokens is 8 to 12
+# MaskGIT's sampling, chosen on seeds 200-219 (never the card's 1000+) by `python -m training.tune_digit_painters`
+# (assets/models/tiny-painters/sampling.json; a test keeps these equal to its choice)
+MASKGIT_PASSES = 12
+MASKGIT_TEMPERATURE = 0.8
+MASKGIT_GUIDANCE = 3.0  # classifier-free guidance: u + g (c - u), u = the same pass with no digit asked
 # Sampling temperatures, chosen on seeds 200-205 (never the card's 1000+): the autoregressive painter at
 # 1.0 gave a digit the ViT read as asked 85% of the time, at 0.8 95%, at 0.6 88% (fainter digits)
 AR_TEMPERATURE = 0.8
@@ -98,7 +102,8 @@ def _generate(digit: int, method: str, seed: int, progress=None) -> PaintResult:
     if method == "autoregressive":
         p = paint_autoregressive(model, digit, seed, AR_TEMPERATURE, progress=progress)
     else:
-        p = paint_maskgit(model, digit, MASKGIT_PASSES, seed, progress=progress)
+        p = paint_maskgit(model, digit, MASKGIT_PASSES, seed, MASKGIT_TEMPERATURE, guidance=MASKGIT_GUIDANCE,
+                          progress=progress)
     seconds = time.perf_counter() - t0
     image = detokenize(p.tokens)
     return PaintResult(digit, method, seed, p.tokens, image, p.order, p.confidence, p.probs,

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from explainers import frames
-from explainers.image_tokens import AR_TEMPERATURE, DiffusionReference, PaintResult
+from explainers.image_tokens import AR_TEMPERATURE, MASKGIT_GUIDANCE, DiffusionReference, PaintResult
 from models.image_tokens import LEVELS, SIDE
 
 SHOW = 168  # pixels a 14 x 14 canvas is drawn at
@@ -103,8 +103,10 @@ def _reading(probs: np.ndarray) -> str:
 
 def summary(ar: PaintResult, mg: PaintResult, d: DiffusionReference) -> str:
     """Markdown: passes, tokens per pass, time and the ViT's reading of each, from these runs."""
+    guided = f" (guidance {MASKGIT_GUIDANCE:g}: 2 sequences per pass)" if MASKGIT_GUIDANCE != 1 else ""
     rows = [("Transformer, autoregressive", ar.passes, "1", ar.seconds, _reading(ar.vit_probs)),
-            ("Transformer, MaskGIT", mg.passes, f"{196 / mg.passes:.0f} on average", mg.seconds, _reading(mg.vit_probs)),
+            ("Transformer, MaskGIT" + guided, mg.passes, f"{196 / mg.passes:.0f} on average", mg.seconds,
+             _reading(mg.vit_probs)),
             ("Diffusion (tiny-ddpm)", d.passes, "the whole image, refined", d.seconds, _reading(d.vit_probs))]
     body = "\n".join(f"| {m} | {p} | {t} | {s:.2f} s | {rd} |" for m, p, t, s, rd in rows)
     return (f"Asked for {frames.article(ar.digit)} **{ar.digit}** (seed {ar.seed}).\n\n| how | forward passes | tokens per pass | time | "

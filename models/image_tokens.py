@@ -102,20 +102,33 @@ def cosine_schedule(passes: int) -> list[int]:
     return [max(1, b - m) if b > 0 else 0 for b, m in zip(before, masked)]
 
 
+def _guided_logits(model, digit: int, tokens: torch.Tensor, guidance: float) -> torch.Tensor:
+    """(196, VOCAB) logits for every pixel given the digit and the pixels shown so far."""
+    if guidance == 1.0:
+        return model(input_ids=torch.cat([torch.tensor([CLASS_BASE + int(digit)]), tokens])[None]).logits[0, 1:]
+    ids = torch.stack([torch.cat([torch.tensor([CLASS_BASE + int(digit)]), tokens]),
+                       torch.cat([torch.tensor([MASK]), tokens])])
+    cond, uncond = model(input_ids=ids).logits[:, 1:]
+    return uncond + guidance * (cond - uncond)
+
+
 @torch.no_grad()
 def paint_maskgit(model, digit: int, passes: int = 12, seed: int = 0, temperature: float = 1.0,
-                  choice_temperature: float = 4.5, progress: Callable[[int, int], None] | None = None) -> Painting:
+                  choice_temperature: float = 4.5, guidance: float = 1.0,
+                  progress: Callable[[int, int], None] | None = None) -> Painting:
     """All pixels masked; each pass predicts every masked pixel, draws a level for each (at
     `temperature`), and keeps the most confident; Gumbel noise scaled by `choice_temperature` (MaskGIT's
-    default 4.5), annealed to 0 over the passes, lets a less sure token win now and then."""
+    default 4.5), annealed to 0 over the passes, lets a less sure token win now and then.
+    `guidance` > 1: classifier-free guidance as in Muse: the same pass is also run with no digit asked
+    (MASK in the digit's place) and the logits pushed away from it, u + guidance * (c - u)."""
     g = torch.Generator().manual_seed(int(seed))
     tokens = torch.full((N_TOKENS,), MASK, dtype=torch.long)
     conf_all = np.zeros(N_TOKENS, np.float32)
     order = []
     counts = cosine_schedule(passes)
     for step, k in enumerate(counts):
-        ids = torch.cat([torch.tensor([CLASS_BASE + int(digit)]), tokens])[None]
-        p = torch.softmax(_levels(model(input_ids=ids).logits[0, 1:]) / max(temperature, 1e-4), -1)  # (196, LEVELS)
+        logits = _levels(_guided_logits(model, digit, tokens, guidance))
+        p = torch.softmax(logits / max(temperature, 1e-4), -1)  # (196, LEVELS)
         drawn = torch.multinomial(p, 1, generator=g)[:, 0]
         c = p.gather(1, drawn[:, None])[:, 0]
         masked = tokens == MASK

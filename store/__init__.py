@@ -11,12 +11,17 @@ example cost one run and one render, and a view opened later (a sub-view of Text
 rendered from the stored result without computing again. Rendering takes no compute slot: only
 model work waits for one.
 
+A tab may ask for work to be done once the models are warm (`STORE.after_warm`): Text to image runs and
+renders its examples then, as Gradio's `cache_examples` would, so a class pressing the page's first
+prompt, or any listed example, gets the stored answer instead of waiting for a run.
+
 A topic's `peek(settings)` (e.g. `explainers.text_to_image.peek`) is the lookup an API "step"
 endpoint needs: the stored result, or None.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Hashable
 
@@ -27,6 +32,13 @@ from explainers.compute import MEMORY, Memory
 class RunStore:
     def __init__(self, memory: Memory):
         self.memory = memory
+        self.warm_jobs: list[Callable[[], None]] = []
+        self.warm = threading.Event()  # set when the warm-up (models, then warm_jobs) has finished
+
+    def after_warm(self, job: Callable[[], None]) -> None:
+        """Run `job` in the warm-up thread once the models are loaded (best effort: a failure is logged)."""
+        if job not in self.warm_jobs:
+            self.warm_jobs.append(job)
 
     def view(self, topic: str, name: str, key: Hashable, render: Callable[[], str]) -> str:
         """The view `name` of the run `key` (its settings and view options), rendered once."""
@@ -38,15 +50,28 @@ class RunStore:
 
 
 STORE = RunStore(MEMORY)
+log = logging.getLogger(__name__)
 
 
 def stats() -> dict:
-    """What the store holds now: bytes used of its budget, and entries (an API endpoint: `store_stats`)."""
-    return dict(used_bytes=MEMORY.used, budget_bytes=MEMORY.budget, entries=MEMORY.entries())
+    """What the store holds now: bytes used of its budget, entries, and whether the warm-up (models and
+    the tabs' `after_warm` work) has finished (an API endpoint: `store_stats`)."""
+    return dict(used_bytes=MEMORY.used, budget_bytes=MEMORY.budget, entries=MEMORY.entries(), warm=STORE.warm.is_set())
 
 
-def warm_up() -> threading.Thread:
-    """Load the embedded models in a background thread, so the page is up before any model is."""
-    t = threading.Thread(target=catalog.warm, name="warm-models", daemon=True)
+def warm_up(store: RunStore = STORE, load_models: Callable[[], None] = catalog.warm) -> threading.Thread:
+    """Load the embedded models, then do the tabs' `after_warm` work, in a background thread, so the
+    page is up before any model is."""
+
+    def work():
+        load_models()
+        for job in list(store.warm_jobs):
+            try:
+                job()
+            except Exception:  # noqa: BLE001 - best effort, like the models' warm-up; a request recomputes
+                log.exception("after-warm job %s failed", getattr(job, "__qualname__", job))
+        store.warm.set()
+
+    t = threading.Thread(target=work, name="warm-models", daemon=True)
     t.start()
     return t

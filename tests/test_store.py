@@ -12,9 +12,11 @@ import gradio as gr
 import numpy as np
 import pytest
 
+import app  # noqa: F401 - builds the page, as the server does (the tabs register their warm-up work)
 from explainers.compute import Memory, memoize, nbytes
 from models.errors import InputError
-from store import STORE, RunStore
+from store import STORE, RunStore, warm_up
+from ui import text_to_image as ui_t2i
 from ui.common import friendly_errors
 
 
@@ -142,3 +144,33 @@ def test_models_loading_at_the_same_time_load_whole():
     with torch.inference_mode():
         logits = gpt(torch.tensor([[1, 2, 3]])).logits
     assert torch.isfinite(logits).all()
+
+
+def test_warm_up_runs_the_tabs_jobs_after_the_models_and_logs_a_failing_one(caplog):
+    store, done = RunStore(Memory(10**6)), []
+
+    def broken():
+        raise TypeError("a bug in a warm-up job")
+
+    store.after_warm(lambda: done.append("first"))
+    store.after_warm(broken)
+    store.after_warm(lambda: done.append("after the broken one"))
+    with caplog.at_level(logging.ERROR):
+        warm_up(store, load_models=lambda: done.append("models")).join(30)
+    assert store.warm.is_set()
+    assert done == ["models", "first", "after the broken one"]
+    assert "a bug in a warm-up job" in caplog.text and "Traceback" in caplog.text
+
+
+def test_the_text_to_image_examples_are_stored_once_the_models_are_warm(monkeypatch):
+    """A class pressing a listed example gets the stored run and its rendered first answer."""
+    assert ui_t2i.prefill_examples in STORE.warm_jobs  # registered when the app's page is built
+    example = ("a white 2 on green", "", 6, 3.0, 2)
+    monkeypatch.setattr(ui_t2i, "EXAMPLES", [example])
+    s = ui_t2i.t2i.validate(example[0], example[2], example[3], example[4], example[1], ui_t2i.t2i.DEFAULT_MODEL,
+                            ui_t2i.t2i.DEFAULT_IMAGES)
+    assert ui_t2i.t2i.peek(s) is None
+    ui_t2i.prefill_examples()
+    assert ui_t2i.t2i.peek(s) is not None
+    assert STORE.memory.peek("view:text_to_image:steps", (s, True)) is not None  # (settings, skip [CLS]/[SEP])
+    assert STORE.memory.peek("view:text_to_image:words", (s, True)) is None  # a sub-view: rendered when opened

