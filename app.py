@@ -16,7 +16,7 @@ import os
 
 import gradio as gr
 
-from store import stats, warm_up
+from store import THREADS_PER_SLOT, stats, warm_up
 from ui import (
     attention,
     compare,
@@ -97,9 +97,11 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     import torch
 
-    # The queue runs two model calls at once; one thread each avoids oversubscribing small CPUs
-    # (measured on 2 cores under load: 15 ms instead of 277 ms for one next-token pass).
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
+    # The queue runs two model calls at once; the cores shared out between them avoid oversubscribing
+    # small CPUs (measured on 2 cores under load: 15 ms instead of 277 ms for one next-token pass). A
+    # computation sets its own threads while it holds its slots (explainers.compute.compute_slot); this
+    # is the default every new thread starts from.
+    torch.set_num_threads(THREADS_PER_SLOT)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, prevent_thread_lock=True,
                 **launch_kwargs())
     if not args.no_warm:

@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable, Hashable
 
 from explainers import catalog
-from explainers.compute import MEMORY, Memory
+from explainers.compute import MEMORY, THREADS_PER_SLOT, Memory
 
 
 class RunStore:
@@ -50,6 +50,7 @@ class RunStore:
 
 
 STORE = RunStore(MEMORY)
+__all__ = ["STORE", "THREADS_PER_SLOT", "RunStore", "stats", "warm_up"]
 log = logging.getLogger(__name__)
 
 

@@ -18,12 +18,12 @@ from explainers.compute import compute_slot, holding_slot, memoize
 
 
 def _hold_all_slots(n: int | None = None):
-    """Occupy n (default: every) compute slots from other threads until the returned event is set."""
-    n = cache.COMPUTE_SLOTS if n is None else n
+    """Occupy n (default: every free) compute slots, one per thread, until the returned event is set."""
+    n = cache.free_slots() if n is None else n
     release, ready = threading.Event(), threading.Barrier(n + 1)
 
     def hold():
-        with compute_slot():
+        with compute_slot(greedy=False):
             ready.wait()
             release.wait(30)
 
@@ -50,7 +50,7 @@ def test_a_cache_hit_and_a_single_flight_waiter_hold_no_slot():
     owner = threading.Thread(target=lambda: results.setdefault("owner", slow(5)))
     owner.start()
     time.sleep(0.2)  # the owner now holds a slot and waits inside slow(5)
-    release, holders = _hold_all_slots(cache.COMPUTE_SLOTS - 1)  # the owner holds the other one
+    release, holders = _hold_all_slots()  # the owner holds one or (alone, greedy) all of them
     waiter = None
     try:
         waiter = threading.Thread(target=lambda: results.setdefault("waiter", slow(5)))
@@ -132,6 +132,59 @@ def test_compute_slot_with_a_timeout_reports_failure_and_holds_nothing():
     assert cache.free_slots() == cache.COMPUTE_SLOTS
 
 
+def test_a_computation_alone_takes_every_core_and_gives_them_back_when_another_waits():
+    """Alone: every slot and its threads; a second computation arriving meanwhile waits only until the
+    first one's next step (share_cores), then both run on their own slot's threads."""
+    assert cache.free_slots() == cache.COMPUTE_SLOTS
+    seen = {}
+    with compute_slot():
+        seen["alone"] = (cache.slots_held(), torch.get_num_threads())
+        started = threading.Event()
+
+        def second():
+            with compute_slot():
+                seen["second"] = cache.slots_held()
+                started.set()
+
+        t = threading.Thread(target=second)
+        t.start()
+        time.sleep(0.3)
+        assert not started.is_set()  # every slot is held: it waits
+        cache.share_cores()  # the first computation's next step
+        assert started.wait(5)
+        seen["after"] = (cache.slots_held(), torch.get_num_threads())
+        t.join(5)
+    assert seen["alone"] == (cache.COMPUTE_SLOTS, cache.COMPUTE_SLOTS * cache.THREADS_PER_SLOT)
+    assert seen["second"] >= 1 and seen["after"] == (1, cache.THREADS_PER_SLOT)
+    assert cache.free_slots() == cache.COMPUTE_SLOTS and cache.slots_held() == 0
+
+
+def test_computations_that_waited_together_take_one_slot_each_and_restore_their_threads():
+    """Two computations queued behind busy slots: when the slots free up, neither takes the other's
+    (someone else is waiting), so both run at once, each on one slot's threads."""
+    if cache.COMPUTE_SLOTS < 2:
+        pytest.skip("one compute slot: nothing to share")
+    release, holders = _hold_all_slots()
+    inside, got = threading.Barrier(2), {}
+
+    def queued(name):
+        before = torch.get_num_threads()
+        with compute_slot():
+            got[name] = (cache.slots_held(), torch.get_num_threads())
+            inside.wait(5)  # both inside at once, or the barrier breaks
+        got[name + " after"] = torch.get_num_threads() == before
+
+    threads = [threading.Thread(target=queued, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)  # both are blocked on the slots
+    release.set()
+    for t in holders + threads:
+        t.join(10)
+    assert got["a"] == got["b"] == (1, cache.THREADS_PER_SLOT), got
+    assert got["a after"] and got["b after"] and cache.free_slots() == cache.COMPUTE_SLOTS
+
+
 def _trajectory_images(traj):
     return torch.cat(traj.x_t).numpy()
 
@@ -206,6 +259,9 @@ def test_requests_arriving_while_the_slots_are_busy_share_a_batch():
     from explainers import denoising
 
     denoising._denoise.cache_clear()
+    denoising.denoise("a handwritten 5", 10, 3.0, 1)  # the model loaded and traced before
+    for i in range(3):  # each prompt's digit is read before: the requests go straight to the sampler
+        denoising.prompt_to_label(f"a handwritten {i}")
     release, holders = _hold_all_slots()
     out: dict = {}
     try:
