@@ -11,7 +11,7 @@ from store import STORE
 from ui import links
 from ui.common import MODEL_EVENTS, explain, friendly_errors, scrub_view, step_progress
 
-EXPLANATION = """
+EXPLANATION = f"""
 **The article draws its line by job**: Transformers write text one token at a time; diffusion
 models paint images by refining noise. Today that line is crossed from both sides: GPT-4o, Parti
 and LlamaGen paint images with autoregressive transformers, MaskGIT paints by unmasking image tokens
@@ -26,7 +26,9 @@ each one of 4 grey levels:
   the model's distribution given every pixel before it: 196 passes, like a language model writing
   196 words.
 - **MaskGIT**: every token starts masked; each pass predicts all of them at once and keeps only
-  the ones it is surest of (few at first, more at the end): 12 passes for 196 tokens.
+  the ones it is surest of (few at first, more at the end): {image_tokens.MASKGIT_PASSES} passes for 196 tokens,
+  each with classifier-free guidance {image_tokens.MASKGIT_GUIDANCE:g}, as Muse does (the pass also runs with no
+  digit asked, and the prediction is pushed away from that answer, as tiny-ddpm's guidance does).
 - **Diffusion** (tiny-ddpm, the Denoising tab): every pass refines the whole picture: 50 passes.
 
 So what separates the families in the article's table? The rows about **data** (text vs images)
