@@ -6,10 +6,13 @@ result should be a lookup. Two pieces make that true:
 - `compute_slot()`: at most `COMPUTE_SLOTS` computations run at once, each with THREADS_PER_SLOT
   torch threads (the cores shared out). Gradio may run many events at once, because a request that
   is a hit, or waits for an identical computation already under way (single flight), holds no slot:
-  it never queues behind other students' model runs. A computation that finds the other slots free
-  and nobody waiting takes them too, with their threads (a student alone, or a class's one shared
-  run, gets every core: on 2 cores a 4-image Text to image run takes 0.40 s instead of 0.78 s);
-  the cores are never oversubscribed, since threads come only with slots.
+  it never queues behind other students' model runs. A computation that asks for it (`greedy`: work
+  big enough to gain from more threads, e.g. Text to image's batched runs) takes the other slots too
+  when they are free and nobody waits, with their threads: a student alone, or a class's one shared
+  run, gets every core (on 2 cores a 4-image Text to image run takes 0.50 s instead of 0.81 s, one
+  image 0.30 s instead of 0.44 s). Small models lose from a second thread (a 50-step tiny-ddpm run
+  or a tiny-gpt generation measured no faster and with slower tails), so they keep one slot. The
+  cores are never oversubscribed, since threads come only with slots.
 - `MEMORY`, one LRU with single flight whose budget is in **bytes** (`EXPLAINER_CACHE_MB`, default
   `DEFAULT_BUDGET_MB`): every cached result of every tab and every rendered view share it, so the
   server's memory for results is bounded by one figure whatever mix of requests arrives. Stored
@@ -49,10 +52,11 @@ _waiting = 0  # threads blocked in compute_slot() right now
 
 
 @contextmanager
-def compute_slot(timeout: float | None = None, greedy: bool = True):
+def compute_slot(timeout: float | None = None, greedy: bool = False):
     """Hold one of the COMPUTE_SLOTS while computing (and, when `greedy`, any other that is free while
-    nobody waits, with its threads); yields True. torch's threads are set for this thread while it holds them
-    (torch.set_num_threads acts per thread once a thread has used torch). Re-entrant within a thread
+    nobody waits, with its threads); yields True. While it holds them, this thread's torch threads are
+    THREADS_PER_SLOT x slots held (torch.set_num_threads acts per thread once a thread has used torch);
+    its own setting comes back after. Re-entrant within a thread
     (a cached call inside a cached call does not wait for a second slot, so nesting cannot deadlock).
     With a timeout it yields False, holding nothing, if no slot freed up in time."""
     global _waiting
@@ -78,16 +82,25 @@ def compute_slot(timeout: float | None = None, greedy: bool = True):
     with _waiting_lock:
         while greedy and _waiting == 0 and held < COMPUTE_SLOTS and _slots.acquire(blocking=False):
             held += 1
+    # Set every time, not only when more than one slot is held: torch.set_num_threads also sets the
+    # default of threads that first use torch later, so a thread started while a greedy run held two
+    # slots would otherwise keep two threads for good and oversubscribe the cores beside another run
+    # (measured: a class's own Text to image prompts went from 1.44x to 1.71x the bare work).
     before = torch.get_num_threads()
-    torch.set_num_threads(THREADS_PER_SLOT * held)
+    _set_threads(THREADS_PER_SLOT * held)
     _held.depth, _held.slots = 1, held
     try:
         yield True
     finally:
-        held, _held.depth, _held.slots = _held.slots, 0, 0
-        torch.set_num_threads(before)
-        for _ in range(held):
+        _set_threads(before)
+        for _ in range(_held.slots):
             _slots.release()
+        _held.depth, _held.slots = 0, 0
+
+
+def _set_threads(n: int) -> None:
+    if torch.get_num_threads() != n:  # resizing torch's thread pool costs: only when it changes
+        torch.set_num_threads(n)
 
 
 def slots_held() -> int:
@@ -96,12 +109,12 @@ def slots_held() -> int:
 
 
 def share_cores() -> None:
-    """Between two steps of a long computation (the pages' progress callbacks call it): if another
-    computation waits for a slot and this thread holds more than one, give the extra slots and their
-    threads back, so a long run alone never keeps a second student waiting for its end."""
+    """Between two steps of a greedy computation (it calls this at every step): if another computation
+    waits for a slot and this thread holds more than one, give the extra slots and their threads back,
+    so a run alone on every core never keeps a second student waiting for its end."""
     held = slots_held()
     if held > 1 and _waiting > 0:
-        torch.set_num_threads(THREADS_PER_SLOT)
+        _set_threads(THREADS_PER_SLOT)
         _held.slots = 1
         for _ in range(held - 1):
             _slots.release()
@@ -187,8 +200,10 @@ class Memory:
             self._items.move_to_end((namespace, key))
             return item[0]
 
-    def get(self, namespace: str, key: Hashable, compute: Callable[[], T], gate: bool = True) -> T:
-        """The stored value, or `compute()` run once (inside a compute slot when `gate`)."""
+    def get(self, namespace: str, key: Hashable, compute: Callable[[], T], gate: bool = True,
+            greedy: bool = False) -> T:
+        """The stored value, or `compute()` run once (inside a compute slot when `gate`; with every free
+        slot while nobody waits when `greedy`, see `compute_slot`)."""
         full = (namespace, key)
         while True:
             with self._lock:
@@ -207,7 +222,7 @@ class Memory:
             if holding_slot():
                 # Never block on another thread while holding a slot (its owner may be waiting for
                 # one): compute it here too. Only nested calls racing each other get here.
-                return self._run(compute, gate)
+                return self._run(compute, gate, greedy)
             try:  # identical concurrent requests wait for the first one, holding nothing
                 value = fut.result()
                 with self._lock:
@@ -216,7 +231,7 @@ class Memory:
             except Exception:  # noqa: BLE001 - the first one failed: try again (the error is its own)
                 continue
         try:
-            value = freeze(self._run(compute, gate))
+            value = freeze(self._run(compute, gate, greedy))
         except BaseException as e:
             with self._lock:
                 self._inflight.pop(full, None)
@@ -229,9 +244,9 @@ class Memory:
         return value
 
     @staticmethod
-    def _run(compute: Callable[[], T], gate: bool) -> T:
+    def _run(compute: Callable[[], T], gate: bool, greedy: bool = False) -> T:
         if gate:
-            with compute_slot():
+            with compute_slot(greedy=greedy):
                 return compute()
         return compute()
 

@@ -30,7 +30,7 @@ import torch
 
 import models
 from explainers import text_to_image_sd
-from explainers.compute import MEMORY, memoize
+from explainers.compute import MEMORY, memoize, share_cores
 from explainers.t2i_spec import (  # noqa: F401 - the tab's constants, re-read from here by older callers
     DEFAULT_GUIDANCE,
     DEFAULT_IMAGES,
@@ -138,7 +138,7 @@ def run(s: Settings, progress=None) -> TextToImageResult:
     """The run for validated settings: from MEMORY, or computed once (progress: called as progress(i, steps))."""
     if not s.embedded:  # Stable Diffusion repos: explainers/text_to_image_sd.py
         return text_to_image_sd.run_sd(s, progress)
-    return MEMORY.get(RUNS, s, lambda: compute(s, progress))
+    return MEMORY.get(RUNS, s, lambda: compute(s, progress), greedy=True)  # batched DiT passes gain from every core
 
 
 def peek(s: Settings) -> TextToImageResult | None:
@@ -155,7 +155,12 @@ def compute(s: Settings, progress=None) -> TextToImageResult:
     cond = (p.states.expand(n, -1, -1), torch.ones(n, p.states.shape[1]))
     uncond = (neg.states.expand(n, -1, -1), torch.ones(n, neg.states.shape[1]))
     noise = start_noise(bundle, [s.seed + i for i in range(n)])
-    out = sample(bundle, cond, uncond, noise, s.steps, s.guidance, record=True, progress=progress,
+    def step(i: int, steps: int) -> None:  # between two steps: give back the cores it took, if one waits
+        share_cores()
+        if progress is not None:
+            progress(i, steps)
+
+    out = sample(bundle, cond, uncond, noise, s.steps, s.guidance, record=True, progress=step,
                  excite=excite_groups(p.tokens, s.excite))
     lat = torch.stack(out["latents"])  # (steps + 1, C, h, w)
     x0, x0u, x0c = torch.stack(out["x0"]), torch.stack(out["x0_u"]), torch.stack(out["x0_c"])

@@ -136,13 +136,13 @@ def test_a_computation_alone_takes_every_core_and_gives_them_back_when_another_w
     """Alone: every slot and its threads; a second computation arriving meanwhile waits only until the
     first one's next step (share_cores), then both run on their own slot's threads."""
     assert cache.free_slots() == cache.COMPUTE_SLOTS
-    seen = {}
-    with compute_slot():
+    seen, before = {}, torch.get_num_threads()
+    with compute_slot(greedy=True):
         seen["alone"] = (cache.slots_held(), torch.get_num_threads())
         started = threading.Event()
 
         def second():
-            with compute_slot():
+            with compute_slot(greedy=True):
                 seen["second"] = cache.slots_held()
                 started.set()
 
@@ -155,8 +155,10 @@ def test_a_computation_alone_takes_every_core_and_gives_them_back_when_another_w
         seen["after"] = (cache.slots_held(), torch.get_num_threads())
         t.join(5)
     assert seen["alone"] == (cache.COMPUTE_SLOTS, cache.COMPUTE_SLOTS * cache.THREADS_PER_SLOT)
-    assert seen["second"] >= 1 and seen["after"] == (1, cache.THREADS_PER_SLOT)
+    assert seen["second"] >= 1 and seen["after"] == (1, cache.THREADS_PER_SLOT) and torch.get_num_threads() == before
     assert cache.free_slots() == cache.COMPUTE_SLOTS and cache.slots_held() == 0
+    with compute_slot():  # not greedy (the default: small models gain nothing from a second thread)
+        assert cache.slots_held() == 1
 
 
 def test_computations_that_waited_together_take_one_slot_each_and_restore_their_threads():
@@ -169,7 +171,7 @@ def test_computations_that_waited_together_take_one_slot_each_and_restore_their_
 
     def queued(name):
         before = torch.get_num_threads()
-        with compute_slot():
+        with compute_slot(greedy=True):
             got[name] = (cache.slots_held(), torch.get_num_threads())
             inside.wait(5)  # both inside at once, or the barrier breaks
         got[name + " after"] = torch.get_num_threads() == before
@@ -343,3 +345,42 @@ def test_traced_unet_gives_the_eager_models_outputs(set_bf16, monkeypatch, bf16)
     monkeypatch.setenv("EXPLAINER_JIT", "0")
     plain = diffusion.inference_unet(unet)
     assert not plain.traced and plain is not fast
+
+
+def test_a_text_to_image_run_alone_gives_a_core_back_at_its_next_step_when_another_computation_waits():
+    from explainers import text_to_image as t2i
+
+    s = t2i.validate("a yellow 6 on a purple background", 40, 3.0, 4321, "", t2i.DEFAULT_MODEL, 4)
+    t2i.run(t2i.validate("warm up", 2, 3.0, 1, "", t2i.DEFAULT_MODEL, 1))  # the model loaded before
+    runner = threading.Thread(target=lambda: t2i.run(s))
+    runner.start()
+    t0 = time.perf_counter()
+    while cache.free_slots() > 0 and time.perf_counter() - t0 < 10:  # until the run holds every slot
+        time.sleep(0.005)
+    assert cache.free_slots() == 0
+    with compute_slot():  # waits for the run's next step, not for its end
+        still_running = runner.is_alive()
+    runner.join(60)
+    assert still_running and t2i.peek(s) is not None
+
+
+def test_a_thread_that_first_used_torch_during_a_greedy_run_computes_on_one_slot_s_threads():
+    """torch.set_num_threads also sets new threads' default: a thread born while a greedy run held every
+    slot must not keep that many threads when it computes beside another run later."""
+    later, seen = threading.Event(), {}
+
+    def born_during_the_run():
+        torch.ones(4).sum()  # its first torch call: it takes the default of this moment
+        seen["born with"] = torch.get_num_threads()
+        later.wait(10)
+        with compute_slot():
+            seen["computes with"] = torch.get_num_threads()
+
+    with compute_slot(greedy=True):
+        t = threading.Thread(target=born_during_the_run)
+        t.start()
+        while "born with" not in seen and t.is_alive():
+            time.sleep(0.01)
+    later.set()
+    t.join(10)
+    assert seen["computes with"] == cache.THREADS_PER_SLOT, seen

@@ -11,7 +11,6 @@ import gradio as gr
 from PIL import Image, UnidentifiedImageError
 
 from explainers.catalog import is_model_error, model_choices  # noqa: F401 - model_choices: for the tabs
-from explainers.compute import share_cores
 from explainers.noising import MAX_PIXELS as MAX_UPLOAD_PIXELS
 from models.errors import InputError
 
@@ -71,7 +70,6 @@ def step_progress(progress, desc: str, unit: str = "steps", every: float = 0.15)
     last = [0.0]
 
     def report(i: int, n: int) -> None:
-        share_cores()  # a run alone on every core gives cores back as soon as another one waits
         now = time.perf_counter()
         if i >= n or now - last[0] >= every:
             last[0] = now
