@@ -166,7 +166,7 @@ def measure(students: int = 30, client: str = "lean") -> dict:
     rng = random.Random(7)
     tag = f"{time.time():.0f}"[-5:]
     own = [settings(own_prompt(rng), rng.randrange(10**6)) for _ in range(students)]
-    example = rng.choice(EXAMPLES)
+    prompt, negative, steps, guidance, seed = rng.choice(EXAMPLES)  # the tab's rows
     res: dict = {"students": students, "client": client}
 
     echo, url = start([str(ROOT / "benchmarks" / "echo_app.py")])
@@ -182,9 +182,8 @@ def measure(students: int = 30, client: str = "lean") -> dict:
     app, url = start(["app.py"])
     try:
         res["warm_up_s"] = wait_warm(url)
-        res["example"] = example[0]
-        res["same"] = round_(url, API, [settings(example[0], example[4], example[1], example[2], example[3])] * students,
-                             client)
+        res["example"] = prompt
+        res["same"] = round_(url, API, [settings(prompt, seed, negative, steps, guidance)] * students, client)
         res["same_new"] = round_(url, API, [settings("a green 3 on a white background", int(tag))] * students, client)
         res["own"] = round_(url, API, own, client)
     finally:

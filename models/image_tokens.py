@@ -104,11 +104,11 @@ def cosine_schedule(passes: int) -> list[int]:
 
 def _guided_logits(model, digit: int, tokens: torch.Tensor, guidance: float) -> torch.Tensor:
     """(196, VOCAB) logits for every pixel given the digit and the pixels shown so far."""
+    asked = torch.cat([torch.tensor([CLASS_BASE + int(digit)]), tokens])
     if guidance == 1.0:
-        return model(input_ids=torch.cat([torch.tensor([CLASS_BASE + int(digit)]), tokens])[None]).logits[0, 1:]
-    ids = torch.stack([torch.cat([torch.tensor([CLASS_BASE + int(digit)]), tokens]),
-                       torch.cat([torch.tensor([MASK]), tokens])])
-    cond, uncond = model(input_ids=ids).logits[:, 1:]
+        return model(input_ids=asked[None]).logits[0, 1:]
+    none_asked = torch.cat([torch.tensor([MASK]), tokens])
+    cond, uncond = model(input_ids=torch.stack([asked, none_asked])).logits[:, 1:]
     return uncond + guidance * (cond - uncond)
 
 

@@ -129,7 +129,8 @@ def train(which: str, steps: int, batch: int, lr: float, out: Path, seed: int = 
                 class_dropout=class_dropout, log=log)
     if before is not None:  # a continuation: the record covers both runs
         info = dict(before, steps=before["steps"] + steps, seconds=round(before["seconds"] + seconds, 1),
-                    runs=before.get("runs", [dict(steps=before["steps"], lr=before["lr"])]) + [dict(steps=steps, lr=lr, class_dropout=class_dropout)],
+                    runs=before.get("runs", [dict(steps=before["steps"], lr=before["lr"])])
+                    + [dict(steps=steps, lr=lr, class_dropout=class_dropout)],
                     log=before["log"] + [dict(e, step=e["step"] + before["steps"]) for e in log])
     (out / which / "training.json").write_text(json.dumps(info, indent=1) + "\n")
     print(f"{which}: saved to {out / which} after {seconds:.0f} s", flush=True)
