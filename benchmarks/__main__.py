@@ -8,15 +8,18 @@ Sections (medians over several runs; ratios to a floor measured in the same run)
   sliders      server time of the per-view API endpoints (denoise_step, generation_step, heatmap: lookups
                for gradio_client users; the page itself switches frames in the browser) and proof
                that no model runs
-  classroom    two rounds of 30 clients pressing at the same moment, one request each, spread
-               evenly over attention, next token and 50-step denoise. Each client is a browser's
-               request from a new session (benchmarks/press.py: the page's own queue protocol, next
-               to no client CPU, as 30 browsers on 30 other machines); --classroom-client
-               gradio_client runs 30 gradio_clients in this process instead:
-                 same  everyone runs the same example, one nobody ran before (single flight:
-                       one computation, the others wait for it)
-                 own   everyone runs their own input: varied sentences, prompts, sampling
-                       settings, digits and seeds, generated programmatically
+  classroom    the web floor (a bare echo app pressed by the same class), then four rounds of 30
+               clients, one request each, spread evenly over attention, next token and 50-step
+               denoise, after the app's warm-up. Each client is a browser's request from a new
+               session (benchmarks/press.py: the page's own queue protocol, next to no client CPU,
+               as 30 browsers on 30 other machines); --classroom-client gradio_client runs 30
+               gradio_clients in this process instead:
+                 same        everyone presses the same listed example (stored at warm-up)
+                 same_new    everyone runs the same input, one nobody ran before (single flight:
+                             one computation, the others wait for it)
+                 own         everyone runs their own input at the same moment: varied sentences,
+                             prompts, sampling settings, digits and seeds, generated programmatically
+                 own_spread  the same, each pressing at a random moment within 3 seconds
                each: p50 / p95 / max wait from press to result, errors, the server's CPU seconds,
                peak server memory
   scrub        Chromium (Playwright): run each tab once (Denoising first), then press ArrowLeft on every
@@ -59,6 +62,9 @@ import numpy as np
 from benchmarks import classroom_t2i
 from benchmarks.press import Endpoints, connect
 from benchmarks.startup import ROOT, free_port, measure
+from ui import attention as ui_attention
+from ui import denoising as ui_denoising
+from ui import next_token as ui_next_token
 
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -267,7 +273,13 @@ def bench_sliders(s: Server, n: int = 40) -> dict:
 
 CLASS_APIS = ("attention", "next_token", "denoise")  # what a class presses, spread evenly
 
-# The same example for everyone: not a default example, so no earlier section has cached it.
+# The same listed example for everyone (the tabs run and render their listed examples once the models are
+# warm), and the same new input (nobody ran it before, so no earlier section has cached it: one run, shared).
+LISTED = {
+    "attention": (ui_attention.EXAMPLES[0][0], ui_attention.EXAMPLES[0][1]),
+    "next_token": (ui_next_token.EXAMPLES[1][0], ui_next_token.EXAMPLES[1][1], 1.0, 0, 1.0),
+    "denoise": (*ui_denoising.EXAMPLES[1], ui_denoising.DEFAULT_MODEL, 1),
+}
 SAME = {
     "attention": ("The teacher asked which word the pronoun it refers to.", "minilm"),
     "next_token": ("KING HENRY:\nOnce more unto the", "tiny-gpt", 1.0, 0, 1.0),
@@ -323,11 +335,15 @@ def peak_memory(s: Server):
         w.join()
 
 
-def classroom_round(s: Server, inputs: list[tuple[str, tuple]], client: str = "lean") -> dict:
+def classroom_round(s: Server, inputs: list[tuple[str, tuple]], client: str = "lean", spread: float = 0.0) -> dict:
     """Every client presses at the same moment (a barrier), one request each; wait = press -> result.
     client "lean": a browser's request with a new session (benchmarks/press.py, next to no client CPU);
-    "gradio_client": one gradio_client per student, all in this process (their CPU competes with the server's)."""
+    "gradio_client": one gradio_client per student, all in this process (their CPU competes with the server's).
+    spread: each student presses at a random moment within this many seconds after the barrier instead."""
+    import random
+
     n = len(inputs)
+    delays = [random.Random(i).uniform(0, spread) if spread else 0.0 for i in range(n)]
     if client == "gradio_client":
         with ThreadPoolExecutor(n) as ex:  # connect first: only the presses are timed
             clients = list(ex.map(lambda _: connect(s.url), range(n)))
@@ -340,6 +356,7 @@ def classroom_round(s: Server, inputs: list[tuple[str, tuple]], client: str = "l
     def student(i):
         api, args = inputs[i]
         go.wait()
+        time.sleep(delays[i])
         t0 = time.perf_counter()
         try:
             if client == "gradio_client":
@@ -361,7 +378,7 @@ def classroom_round(s: Server, inputs: list[tuple[str, tuple]], client: str = "l
         for c in clients:
             with contextlib.suppress(Exception):
                 c.close()
-    return dict(students=n, client=client, errors=len(errors), error_examples=errors[:3], wall_seconds=wall,
+    return dict(students=n, client=client, spread_s=spread, errors=len(errors), error_examples=errors[:3], wall_seconds=wall,
                 p50=pct(xs, 50), p95=pct(xs, 95), max=max(xs, default=float("nan")),
                 per_api={api: dict(n=len(ws), p50=pct(ws, 50), p95=pct(ws, 95)) for api, ws in waits.items() if ws},
                 server_cpu_seconds=server_cpu_seconds(s) - cpu0, peak_rss_mb=peak[0])
@@ -376,13 +393,23 @@ def server_cpu_seconds(s: Server) -> float:
 def bench_classroom(s: Server, students: int = 30, client: str = "lean") -> dict:
     import random
 
+    """Four rounds of `students` (a third on each first tab) against the web floor measured in the same run:
+    the same listed example, the same new input, their own inputs at one moment, and their own inputs
+    pressed over 3 seconds (as a class really does)."""
     rng = random.Random(2026)
-    for api in CLASS_APIS:  # the teacher opened the app before class: models loaded, nothing else cached
+    floor = classroom_t2i.web_floor(students, client)
+    classroom_t2i.wait_warm(s.url)  # the teacher opened the app before class: its warm-up has finished
+    for api in CLASS_APIS:  # and pressed each tab once: models loaded
         s.call(api, *DEFAULTS[api])
     plan = [CLASS_APIS[i % len(CLASS_APIS)] for i in range(students)]
-    same = classroom_round(s, [(api, SAME[api]) for api in plan], client)
-    own = classroom_round(s, [(api, own_input(api, rng)) for api in plan], client)
-    return dict(same=dict(same, goal_p95=2.0), own=dict(own, goal_p95=6.0))
+    res = dict(web_floor=floor,
+               same=classroom_round(s, [(api, LISTED[api]) for api in plan], client),
+               same_new=classroom_round(s, [(api, SAME[api]) for api in plan], client),
+               own=classroom_round(s, [(api, own_input(api, rng)) for api in plan], client),
+               own_spread=classroom_round(s, [(api, own_input(api, rng)) for api in plan], client, spread=3.0))
+    res["ratios"] = {f"{k}_p95_over_web_floor": round(res[k]["p95"] / floor["p95"], 2)
+                     for k in ("same", "same_new", "own", "own_spread")}
+    return res
 
 
 # Tabs whose scrubbers are measured: (tab, the button that runs it). A tab with no scrubber yet is reported so.

@@ -128,6 +128,18 @@ def round_(url: str, api: str, inputs: list[tuple], client: str = "lean") -> dic
                 p95=float(np.percentile(waits, 95)), max=max(waits), answer_kb=round(float(np.median(sizes)) / 1024, 1))
 
 
+def web_floor(students: int = 30, client: str = "lean") -> dict:
+    """The same class pressing a bare Gradio app that only echoes (benchmarks/echo_app.py): what even
+    nothing costs a class on this machine."""
+    echo, url = start([str(ROOT / "benchmarks" / "echo_app.py")])
+    try:
+        round_(url, "echo", [("warm",)] * 4, client)
+        return round_(url, "echo", [(f"hello {i}",) for i in range(students)], client)
+    finally:
+        echo.terminate()
+        echo.wait(20)
+
+
 def bare_run(i: int, prompt: str) -> None:
     """One student's run of the shipped denoiser alone: the page's defaults, no recording, only the final decode."""
     bundle = t2i.models.load(spec.DEFAULT_MODEL)
@@ -169,13 +181,7 @@ def measure(students: int = 30, client: str = "lean") -> dict:
     prompt, negative, steps, guidance, seed = rng.choice(EXAMPLES)  # the tab's rows
     res: dict = {"students": students, "client": client}
 
-    echo, url = start([str(ROOT / "benchmarks" / "echo_app.py")])
-    try:
-        round_(url, "echo", [("warm",)] * 4, client)
-        res["web_floor"] = round_(url, "echo", [(f"hello {i}",) for i in range(students)], client)
-    finally:
-        echo.terminate()
-        echo.wait(20)
+    res["web_floor"] = web_floor(students, client)
     res["bare_work_s"] = bare_work([s[0] for s in own])
     res["one_run_s"] = one_run()
 

@@ -191,9 +191,11 @@ def lookup(prompt: str, steps: int = 50, guidance: float = 3.0, seed: int = 0, s
     return r
 
 
-# Results are big (up to ~160 MB at the limits): keep a few. gate=False: the sampling below takes
-# its compute slot itself (DenoiseBatcher), so a lookup or an identical waiting request holds none.
-@memoize(maxsize=4, gate=False, unkeyed=("progress",))
+# A page-default result is about 1 MB, one at the limits up to ~160 MB: the store's budget in bytes bounds
+# them (the cap only keeps the count sane), so a class's own runs do not push the listed examples out.
+# gate=False: the sampling below takes its compute slot itself (DenoiseBatcher), so a lookup or an
+# identical waiting request holds none.
+@memoize(maxsize=64, gate=False, unkeyed=("progress",))
 def _denoise(prompt: str, steps: int, guidance: float, seed: int, scheduler: str, model: str,
              batch: int, progress=None) -> DenoiseResult:
     bundle = models.load(model)
@@ -264,16 +266,22 @@ class _Job:
 class DenoiseBatcher:
     """Different 50-step DDIM requests that arrive together run as one batch through the UNet.
 
-    Measured with 1 torch thread (50 steps, guidance 3; `python -m benchmarks.batching`): 1, 2, 4
-    and 8 requests in one batch take 0.77, 1.08, 1.69 and 3.12 s with the app's traced bfloat16
-    UNet, i.e. 0.77, 0.54, 0.42 and 0.39 s per picture (eager float32: 1.14, 0.85, 0.74, 0.71), so
-    batches beyond 4 gain little and only make each member wait longer (MAX_SHARED). When students
-    press Denoise with their own prompts and seeds at the same moment, every one of them gets a
-    picture sooner. There is no waiting window: a request that finds a compute slot free runs at
-    once; requests that arrive while the slots are busy queue here, and whoever gets the next slot
-    takes up to MAX_SHARED of them (split evenly with any other slot that is free at that moment).
-    Each request keeps its own seed (its own x_T), digit and guidance scale, so its images are the
-    ones it would get alone (DDIM with eta 0 draws no other noise), up to float rounding.
+    Measured with 1 torch thread (50 steps, guidance 3; `python -m benchmarks.batching`, 2026-12-06):
+    1, 2, 4 and 8 requests in one batch take 0.35, 0.74, 1.29 and 2.35 s with the app's traced,
+    fused bfloat16 UNet, i.e. 0.35, 0.37, 0.32 and 0.29 s per picture (unfused: 0.58, 0.44, 0.35,
+    0.35; eager float32: 1.02, 0.78, 0.68, 0.68): a batch saves little per picture and makes each
+    member wait for the whole batch, so batches stay small (MAX_SHARED). There is no waiting window:
+    a request that finds a compute slot free runs at once; requests that arrive while the slots are
+    busy queue here, and whoever gets the next slot takes up to MAX_SHARED of them (split evenly with
+    any other slot that is free at that moment). Each request keeps its own seed (its own x_T), digit
+    and guidance scale, so its images are the ones it would get alone (DDIM with eta 0 draws no other
+    noise), up to float rounding (bfloat16 rounding where the CPU samples in it).
+
+    Tried on 2026-12-06 and not kept, because a class's p95 did not move beyond the benchmark's noise
+    (ten own prompts beside twenty other requests, `python -m benchmarks --only classroom`, p95 3.5-4.9 s
+    whichever was used): continuous batching (a request joins a running batch at its next step, each
+    row at its own timestep, as LLM servers do: every run then ends at the same late moment), batches
+    of up to 8 split evenly over the slots, and no batching at all.
     """
 
     MAX_SHARED = 4

@@ -169,14 +169,15 @@ def denoise_frame(r: DenoiseResult, step: int, b: int = 0, amp: float = 1.0, pic
             f'{_guidance_html(r, step, b, amp, pics)}')
 
 
-def _result_key(r: DenoiseResult) -> tuple:
+def result_key(r: DenoiseResult) -> tuple:
+    """What identifies a run for its stored views (its settings and the digit drawn)."""
     return (r.model, r.prompt, r.scheduler, r.steps, r.guidance, r.seed, r.batch, r.label)
 
 
 def denoise_view(r: DenoiseResult) -> str:
     """The whole run as one scrubber (Step axis, and an Image axis for a batch). Rendered once
     per result; identical requests share the rendering."""
-    return MEMORY.get(DENOISE_VIEWS, _result_key(r), lambda: _render_denoise_view(r), gate=False)
+    return MEMORY.get(DENOISE_VIEWS, result_key(r), lambda: _render_denoise_view(r), gate=False)
 
 
 def _render_denoise_view(r: DenoiseResult) -> str:
@@ -308,7 +309,7 @@ def animation_gif(result: DenoiseResult, scale: int | None = None) -> str:
     """An animated GIF of the whole run (x_t | predicted x0, all samples in a row), written
     to a bounded temp folder; returns its path. Identical requests that arrive together (a class
     pressing the same example) wait for one writer instead of each drawing it (45 ms each)."""
-    key = (_result_key(result), scale)
+    key = (result_key(result), scale)
     path = MEMORY.get(GIFS, key, lambda: _write_gif(result, *key), gate=False)
     if not Path(path).is_file():  # the bounded folder has since let it go: write it again
         path = _write_gif(result, *key)

@@ -284,7 +284,10 @@ def test_requests_arriving_while_the_slots_are_busy_share_a_batch():
         assert (r.label, r.guidance, r.seed) == (i, 2.0 + i, 900 + i)
         alone = denoising._denoise.uncached(f"a handwritten {i}", 10, 2.0 + i, 900 + i, "ddim", "tiny-ddpm", 1)
         assert alone.shared_with == 0
-        np.testing.assert_allclose(r.x_t, alone.x_t, atol=2e-3)
+        # the same picture up to rounding: exact in float32, bfloat16 rounding where the CPU samples in it
+        # (fused kernels of another batch shape round differently); images are in [0, 1] here
+        diff = np.abs(np.asarray(r.x_t) - np.asarray(alone.x_t))
+        assert diff.mean() < 0.01 and (diff > 0.125).mean() < 0.02, (diff.mean(), (diff > 0.125).mean())
 
 
 def test_a_new_visitor_session_does_not_serialise_every_block():
@@ -318,29 +321,36 @@ def test_a_press_from_a_brand_new_session_gets_its_result(app_url, api):
     assert seconds > 0 and data and all(d is not None for d in data)
 
 
-@pytest.mark.parametrize("bf16", [False, True])
-def test_traced_unet_gives_the_eager_models_outputs(set_bf16, monkeypatch, bf16):
+@pytest.mark.parametrize("bf16,fuse", [(False, True), (True, False), (True, True)])
+def test_traced_unet_gives_the_eager_models_outputs(set_bf16, monkeypatch, bf16, fuse):
     """The sampling UNet is traced with TorchScript (no Python between ops: immune to the web server
-    holding the GIL); over batch sizes, timesteps and labels it returns exactly what the same
-    weights return eagerly. EXPLAINER_JIT=0 samples eagerly."""
+    holding the GIL); over batch sizes (padded ones too), timesteps and labels it returns exactly what
+    the same weights return eagerly, and with oneDNN's fused kernels (bfloat16 only) the same within
+    bfloat16 rounding. EXPLAINER_JIT=0 samples eagerly."""
     import copy
 
     import models
     from models import diffusion
 
     set_bf16(bf16)
+    monkeypatch.setenv("EXPLAINER_FUSE", "1" if fuse else "0")
     unet = models.load("tiny-ddpm").model
     fast = diffusion.inference_unet(unet)
     assert fast.traced and fast.dtype_name == ("bfloat16" if bf16 else "float32")
+    assert fast.fused == (bf16 and fuse)  # float32 is never fused
     eager = torch.nn.Module.to(copy.deepcopy(unet), torch.bfloat16) if bf16 else unet
     gen = torch.Generator().manual_seed(0)
     with torch.inference_mode():
-        for rows, t in [(1, 999), (3, 500), (8, 1)]:
+        for rows, t in [(1, 999), (3, 500), (5, 250), (8, 1)]:  # 5 rows: padded to 6 when fused
             x = torch.randn(rows, 1, 28, 28, generator=gen)
             labels = torch.randint(0, 11, (rows,), generator=gen)
             want = eager(x.to(eager.dtype), torch.tensor(t), class_labels=labels).sample.float()
             got = fast(x, torch.tensor(t), class_labels=labels).sample
-            assert got.dtype == torch.float32 and torch.equal(got, want), (rows, t)
+            assert got.dtype == torch.float32 and got.shape == want.shape, (rows, t)
+            if fast.fused:  # measured: mean |difference| about 0.002 of outputs whose mean size is about 0.8
+                assert float((got - want).abs().mean()) < 0.01 and float((got - want).abs().max()) < 0.25, (rows, t)
+            else:
+                assert torch.equal(got, want), (rows, t)
     monkeypatch.setenv("EXPLAINER_JIT", "0")
     plain = diffusion.inference_unet(unet)
     assert not plain.traced and plain is not fast

@@ -174,3 +174,29 @@ def test_the_text_to_image_examples_are_stored_once_the_models_are_warm(monkeypa
     assert ui_t2i.t2i.peek(s) is not None
     assert STORE.memory.peek("view:text_to_image:steps", (s, True)) is not None  # (settings, skip [CLS]/[SEP])
     assert STORE.memory.peek("view:text_to_image:words", (s, True)) is None  # a sub-view: rendered when opened
+
+
+def test_the_first_tabs_examples_are_stored_once_the_models_are_warm(monkeypatch):
+    """Denoising, Attention and Next token register their listed examples too: after the warm-up a
+    listed example's run and its rendered views are a lookup (the API's step endpoint finds them)."""
+    from explainers import attention_views, denoising, diffusion_views
+    from ui import attention as ui_attention
+    from ui import denoising as ui_denoising
+    from ui import next_token as ui_next_token
+
+    for job in (ui_denoising.prefill_examples, ui_attention.prefill_examples, ui_next_token.prefill_examples):
+        assert job in STORE.warm_jobs
+    example = ["the number 6", 12, 2.0, 5, "ddim"]  # few steps: a quick test
+    monkeypatch.setattr(ui_denoising, "EXAMPLES", [example])
+    args = (*example, ui_denoising.DEFAULT_MODEL, 1)
+    with pytest.raises(InputError):
+        denoising.lookup(*args)
+    ui_denoising.prefill_examples()
+    r = denoising.lookup(*args)  # stored: never a model run
+    assert (r.prompt, r.steps, r.guidance, r.seed, r.label) == ("the number 6", 12, 2.0, 5, 6)
+    assert STORE.memory.peek(diffusion_views.DENOISE_VIEWS, diffusion_views.result_key(r)) is not None
+    sentence = ["A tired farmer lifted the heavy box.", "minilm"]
+    monkeypatch.setattr(ui_attention, "EXAMPLES", [sentence])
+    assert attention_views.attention_views.peek(*sentence, True) is None
+    ui_attention.prefill_examples()
+    assert attention_views.attention_views.peek(*sentence, True) is not None

@@ -10,6 +10,7 @@ import gradio as gr
 
 from explainers import attention, attention_views
 from explainers.text_input import clean_text
+from store import STORE
 from ui import links
 from ui.common import MODEL_EVENTS, SCRUB_JS, explain, friendly_errors, model_choices, static_js
 
@@ -51,6 +52,13 @@ def run_attention(text: str, model: str, hide_special: bool = True):
     """Token chips and ONE view holding every layer x head map (switched in the browser)."""
     v = attention_views.attention_views(text, model, bool(hide_special))
     return v.tokens, v.scrubber, [text, model]
+
+
+def prefill_examples() -> None:
+    """Every listed example's first answer (at the page's default: special tokens hidden), computed and
+    rendered into the store once the models are warm: a class pressing a listed example gets it stored."""
+    for text, model in EXAMPLES:
+        attention_views.attention_views(text, model, True)
 
 
 @friendly_errors
@@ -127,6 +135,7 @@ def check_text(text: str) -> None:
 
 
 def build(demo: gr.Blocks) -> None:
+    STORE.after_warm(prefill_examples)
     explain(EXPLANATION)
     choices = model_choices("encoder", "decoder")
     with gr.Row():

@@ -10,11 +10,19 @@ import html
 import gradio as gr
 
 from explainers import generation, logit_lens, next_token, next_token_views, training_progress
+from store import STORE
 from ui import links
 from ui.common import MODEL_EVENTS, SCRUB_JS, explain, friendly_errors, model_choices
 
 HUB_PROMPTS = {"gpt2": "The meaning of life is", "distilgpt2": "Once upon a time, there was a"}
 EXAMPLES = [["To be, or not to", "tiny-gpt"], ["ROMEO:", "tiny-gpt"], ["The king is", "tiny-gpt"]]
+
+
+def prefill_examples() -> None:
+    """The embedded examples' next-token answers at the page's default sampling (temperature 1, top-k and
+    top-p off), computed and rendered into the store once the models are warm."""
+    for text, model in EXAMPLES:
+        predict(text, model, 1.0, 0, 1.0)
 
 
 def examples() -> list[list[str]]:
@@ -116,6 +124,7 @@ def refresh_models():
 
 
 def build(demo: gr.Blocks) -> None:
+    STORE.after_warm(prefill_examples)
     explain(EXPLANATION)
     css = next_token_views.CSS
     ex = examples()
