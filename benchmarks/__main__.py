@@ -161,6 +161,8 @@ def bench_first(s: Server) -> dict:
 
 
 def bench_latency(s: Server, runs: int = 5) -> dict:
+    """One request at a time, after the app's warm-up (models, then the tabs' listed examples) is done."""
+    classroom_t2i.wait_warm(s.url)
     out = {}
     for api in DEFAULTS:
         n = 3 if api in ("race", "denoise") else runs
