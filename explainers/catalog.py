@@ -46,8 +46,8 @@ WARM_KEYS = ("minilm", "tiny-gpt", "tiny-ddpm", "tiny-t2i")  # the embedded mode
 
 
 def warm(keys: tuple[str, ...] = WARM_KEYS) -> None:
-    """Load the embedded models (and build tiny-ddpm's traced sampling UNet and its fused shapes, 2 s, and tiny-t2i's table of
-    training words in minilm's space, 1.4 s) so the first click is fast. Best effort: a model that fails to
+    """Load the embedded models (and build tiny-ddpm's traced sampling UNet with its fused shapes, 2.5 s, and
+    tiny-t2i's table of training words in minilm's space, 1.4 s) so the first click is fast. Best effort: a model that fails to
     load is logged and loaded again when asked for."""
     for key in keys:
         try:

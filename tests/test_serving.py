@@ -356,6 +356,33 @@ def test_traced_unet_gives_the_eager_models_outputs(set_bf16, monkeypatch, bf16,
     assert not plain.traced and plain is not fast
 
 
+def test_a_unet_that_fails_to_fuse_is_traced_without_fusion(set_bf16, monkeypatch, caplog):
+    """oneDNN Graph is an optimisation: if tracing with it fails, the UNet is traced unfused (still free of
+    Python between ops), and the log says why, with its traceback."""
+    import logging
+
+    import models
+    from models import diffusion
+
+    set_bf16(True)
+    monkeypatch.setenv("EXPLAINER_FUSE", "1")
+    real = diffusion._set_fusion
+
+    def refuse(on: bool) -> None:
+        if on:
+            raise RuntimeError("no fusion on this CPU")
+        real(on)
+
+    monkeypatch.setattr(diffusion, "_set_fusion", refuse)
+    unet = models.load("tiny-ddpm").model
+    with caplog.at_level(logging.WARNING):
+        fast = diffusion.FastUNet(unet, bf16=True, jit=True, fuse=True)
+    assert fast.traced and not fast.fused
+    assert "no fusion on this CPU" in caplog.text and "Traceback" in caplog.text
+    with torch.inference_mode():
+        assert fast(torch.zeros(3, 1, 28, 28), torch.tensor(10), torch.tensor([1, 2, 3])).sample.shape == (3, 1, 28, 28)
+
+
 def test_a_text_to_image_run_alone_gives_a_core_back_at_its_next_step_when_another_computation_waits():
     from explainers import text_to_image as t2i
 
