@@ -49,6 +49,7 @@ import argparse
 import contextlib
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -278,8 +279,8 @@ CLASS_APIS = ("attention", "next_token", "denoise")  # what a class presses, spr
 # The same listed example for everyone (the tabs run and render their listed examples once the models are
 # warm), and the same new input (nobody ran it before, so no earlier section has cached it: one run, shared).
 LISTED = {
-    "attention": (ui_attention.EXAMPLES[0][0], ui_attention.EXAMPLES[0][1]),
-    "next_token": (ui_next_token.EXAMPLES[1][0], ui_next_token.EXAMPLES[1][1], 1.0, 0, 1.0),
+    "attention": tuple(ui_attention.EXAMPLES[0]),
+    "next_token": (*ui_next_token.EXAMPLES[1], *ui_next_token.DEFAULT_SAMPLING),
     "denoise": (*ui_denoising.EXAMPLES[1], ui_denoising.DEFAULT_MODEL, 1),
 }
 SAME = {
@@ -342,8 +343,6 @@ def classroom_round(s: Server, inputs: list[tuple[str, tuple]], client: str = "l
     client "lean": a browser's request with a new session (benchmarks/press.py, next to no client CPU);
     "gradio_client": one gradio_client per student, all in this process (their CPU competes with the server's).
     spread: each student presses at a random moment within this many seconds after the barrier instead."""
-    import random
-
     n = len(inputs)
     delays = [random.Random(i).uniform(0, spread) if spread else 0.0 for i in range(n)]
     if client == "gradio_client":
@@ -393,8 +392,6 @@ def server_cpu_seconds(s: Server) -> float:
 
 
 def bench_classroom(s: Server, students: int = 30, client: str = "lean") -> dict:
-    import random
-
     """Four rounds of `students` (a third on each first tab) against the web floor measured in the same run:
     the same listed example, the same new input, their own inputs at one moment, and their own inputs
     pressed over 3 seconds (as a class really does)."""

@@ -16,13 +16,14 @@ from ui.common import MODEL_EVENTS, SCRUB_JS, explain, friendly_errors, model_ch
 
 HUB_PROMPTS = {"gpt2": "The meaning of life is", "distilgpt2": "Once upon a time, there was a"}
 EXAMPLES = [["To be, or not to", "tiny-gpt"], ["ROMEO:", "tiny-gpt"], ["The king is", "tiny-gpt"]]
+DEFAULT_SAMPLING = (1.0, 0, 1.0)  # the page's temperature, top-k (0 = off) and top-p (1 = off)
 
 
 def prefill_examples() -> None:
-    """The embedded examples' next-token answers at the page's default sampling (temperature 1, top-k and
-    top-p off), computed and rendered into the store once the models are warm."""
+    """The embedded examples' model pass, stored once the models are warm (the bars are drawn per request
+    from it, about 5 ms)."""
     for text, model in EXAMPLES:
-        predict(text, model, 1.0, 0, 1.0)
+        next_token.predict(text, model, *DEFAULT_SAMPLING)
 
 
 def examples() -> list[list[str]]:
@@ -137,9 +138,9 @@ def build(demo: gr.Blocks) -> None:
     gr.Examples(ex, inputs=[text, model], example_labels=[f"{t}  ({m})" for t, m in ex],
                 label="Examples (models this computer can run now)")
     with gr.Row():
-        temperature = gr.Slider(0, 2, value=1.0, step=0.05, label="Temperature (0 = greedy)")
-        top_k = gr.Slider(0, 100, value=0, step=1, label="Top-k (0 = off)")
-        top_p = gr.Slider(0.01, 1, value=1.0, step=0.01, label="Top-p (1 = off)")
+        temperature = gr.Slider(0, 2, value=DEFAULT_SAMPLING[0], step=0.05, label="Temperature (0 = greedy)")
+        top_k = gr.Slider(0, 100, value=DEFAULT_SAMPLING[1], step=1, label="Top-k (0 = off)")
+        top_p = gr.Slider(0.01, 1, value=DEFAULT_SAMPLING[2], step=0.01, label="Top-p (1 = off)")
     with gr.Tabs():
         with gr.Tab("Next-token probabilities"):
             run = gr.Button("Predict the next token", variant="primary")
