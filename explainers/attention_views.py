@@ -134,13 +134,14 @@ def label_style(uid: str, tokens: list[str]) -> str:
 
 
 def labelled_map(w: np.ndarray, n_tokens: int, side: int, vmax: float, alt: str, labels: bool = True,
-                 corner: bool = True) -> str:
+                 corner: bool = True, pics: frames.Pictures | None = None) -> str:
     """One heatmap image with the tokens beside its rows and above its columns (the text comes
-    from `label_style`, which the enclosing block must include)."""
+    from `label_style`, which the enclosing block must include). With `pics` (a scrubber's
+    pictures) the map is encoded once by the scrubber instead of as its own PNG here."""
     n = n_tokens
     cell = int(max(1, min(CELL_MAX, side // max(n, 1))))
     px = cell * n
-    img = (f'<img src="{frames.heat_uri(w, 0.0, max(vmax, 1e-6))}" width="{px}" height="{px}" '
+    img = (f'<img src="{frames.heat_uri(w, 0.0, max(vmax, 1e-6), pics=pics)}" width="{px}" height="{px}" '
            f'alt="{html.escape(alt, quote=True)}">')
     if not labels:
         return f'<span class="at-map">{img}</span>'
@@ -170,7 +171,8 @@ def _block(uid: str, tokens: list[str], inner: str) -> str:
     return f'<div class="{uid}">{label_style(uid, tokens)}{inner}</div>'
 
 
-def _heatmap_frame(result: AttentionResult, keep: np.ndarray, layer: int, head: int) -> str:
+def _heatmap_frame(result: AttentionResult, keep: np.ndarray, layer: int, head: int,
+                   pics: frames.Pictures | None = None) -> str:
     w = head_weights(result, layer, head)[np.ix_(keep, keep)]  # (n, n)
     what = f"average of all {result.heads} heads" if head == 0 else f"head {head} of {result.heads}"
     title = f"Layer {layer} of {result.layers}, {what}"
@@ -178,10 +180,11 @@ def _heatmap_frame(result: AttentionResult, keep: np.ndarray, layer: int, head: 
     vmax = float(w.max())
     alt = f"Attention heatmap, {title}. Strongest: {_strongest(w, tokens)}."
     return (f'<p class="at-cap"><b>{html.escape(title)}</b></p>'
-            f'{labelled_map(w, len(tokens), MAP_PX, vmax, alt)}{legend(vmax)}')
+            f'{labelled_map(w, len(tokens), MAP_PX, vmax, alt, pics=pics)}{legend(vmax)}')
 
 
-def _grid_frame(result: AttentionResult, keep: np.ndarray, layer: int, goto: bool = True) -> str:
+def _grid_frame(result: AttentionResult, keep: np.ndarray, layer: int, goto: bool = True,
+                pics: frames.Pictures | None = None) -> str:
     tokens = [result.tokens[i] for i in keep]
     ws = result.weights[layer - 1][:, keep][:, :, keep]  # (heads, n, n)
     vmax = float(ws.max())
@@ -192,7 +195,7 @@ def _grid_frame(result: AttentionResult, keep: np.ndarray, layer: int, goto: boo
         alt = f"Layer {layer}, head {h}. Strongest: {_strongest(ws[h - 1], tokens, 2)}."
         cap = (f'<button type="button" class="at-goto" data-goto-head="{h}">head {h}: enlarge</button>' if goto
                else f"head {h}")
-        cells.append(f'<figure>{labelled_map(ws[h - 1], len(tokens), side, vmax, alt, labels, corner=False)}'
+        cells.append(f'<figure>{labelled_map(ws[h - 1], len(tokens), side, vmax, alt, labels, corner=False, pics=pics)}'
                      f'<figcaption>{cap}</figcaption></figure>')
     note = "" if labels else " Too many tokens to label every small map: enlarge one to read its labels."
     return (f'<p class="at-cap"><b>All {result.heads} heads of layer {layer}</b>, on one colour scale '
@@ -240,8 +243,9 @@ def attention_scrubber(result: AttentionResult, hide_special: bool = True) -> tu
     button that moves the Head slider (in the browser)."""
     keep = shown_positions(result, hide_special)
     start = structured_start(result, keep)
-    grids = {layer: _grid_frame(result, keep, layer) for layer in range(1, result.layers + 1)}
-    frame_html = {(layer, head): _heatmap_frame(result, keep, layer, head) + (grids[layer] if head == 0 else "")
+    pics = frames.Pictures()  # every map is encoded once, by the scrubber (a PNG or a tile of a sheet)
+    grids = {layer: _grid_frame(result, keep, layer, pics=pics) for layer in range(1, result.layers + 1)}
+    frame_html = {(layer, head): _heatmap_frame(result, keep, layer, head, pics) + (grids[layer] if head == 0 else "")
                   for layer in range(1, result.layers + 1) for head in range(result.heads + 1)}
     axes = [frames.Axis("Layer", 1, result.layers, start[0], note=f"of {result.layers}"),
             frames.Axis("Head", 0, result.heads, start[1],
@@ -251,7 +255,7 @@ def attention_scrubber(result: AttentionResult, hide_special: bool = True) -> tu
     header = (f'<p class="at-cap">{EXPLAIN_MAP} {_notes(result, keep)}{opened} Move the sliders (or use the arrow '
               f'keys) to see every layer and head: nothing is recomputed.</p>')
     uid = _uid()
-    body = frames.scrubber(axes, frame_html, header=header)
+    body = frames.scrubber(axes, frame_html, header=header, pics=pics)
     return _block(uid, [result.tokens[i] for i in keep], body), start, len(frame_html)
 
 

@@ -241,6 +241,10 @@ def test_denoise_scrub_makes_no_server_call(page):
     assert slider.get_attribute("aria-valuetext") == "Step 45"
     # the page's CSS (ui/static/page.css, served with css_paths) styles the scrubber: controls in a row
     assert page.locator("#denoise-view .fv-controls").first.evaluate("e => getComputedStyle(e).display") == "flex"
+    # the GIF is made when asked, from the stored run: a download link appears
+    assert not page.locator("#denoise-gif a[download], #denoise-gif a[href*='.gif']").count()
+    page.get_by_role("button", name="Make a GIF of the run").click()
+    page.locator("#denoise-gif a[href*='.gif']").first.wait_for(state="attached", timeout=60_000)
 
 
 def test_noising_scrub_shows_t_not_position(page):
