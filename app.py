@@ -16,7 +16,7 @@ import os
 
 import gradio as gr
 
-from store import THREADS_PER_SLOT, stats, warm_up
+from store import THREADS_PER_SLOT, share_the_gil, stats, warm_up
 from ui import (
     attention,
     compare,
@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     # computation sets its own threads while it holds its slots (explainers.compute.compute_slot); this
     # is the default every new thread starts from.
     torch.set_num_threads(THREADS_PER_SLOT)
+    share_the_gil()
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, prevent_thread_lock=True,
                 **launch_kwargs())
     if not args.no_warm:
