@@ -45,7 +45,8 @@ T = TypeVar("T")
 COMPUTE_SLOTS = 2  # model computations at once
 THREADS_PER_SLOT = max(1, (os.cpu_count() or 2) // COMPUTE_SLOTS)  # torch threads of one slot
 DEFAULT_BUDGET_MB = 384  # results + rendered views of every tab; EXPLAINER_CACHE_MB overrides
-GIL_SWITCH_S = 0.0005  # how long a busy Python thread keeps the GIL from a waiting one (Python's default: 5 ms)
+# how long a busy Python thread keeps the GIL from a waiting one (Python's default: 5 ms; EXPLAINER_GIL_SWITCH_MS)
+GIL_SWITCH_S = float(os.environ.get("EXPLAINER_GIL_SWITCH_MS", "0.5")) / 1000
 _slots = threading.BoundedSemaphore(COMPUTE_SLOTS)
 _held = threading.local()
 _waiting_lock = threading.Lock()

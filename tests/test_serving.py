@@ -318,7 +318,10 @@ def test_a_press_from_a_brand_new_session_gets_its_result(app_url, api):
     from benchmarks.press import Endpoints
 
     seconds, data = Endpoints(app_url).press(api, DEFAULTS[api], timeout=300)
-    assert seconds > 0 and data and all(d is not None for d in data)
+    views = data[:3] if api == "denoise" else data  # a denoise answer's GIF slot is empty: it comes when asked
+    assert seconds > 0 and views and all(d is not None for d in views)
+    if api == "denoise":
+        assert len(data) == 4 and data[3] is None
 
 
 @pytest.mark.parametrize("bf16,fuse", [(False, True), (True, False), (True, True)])
