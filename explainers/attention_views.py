@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from explainers import frames
+from explainers import charts, frames
 from explainers.attention import AttentionResult, SimilarityResult, attend
 from explainers.compute import memoize
 from models.errors import InputError
@@ -154,7 +154,7 @@ def labelled_map(w: np.ndarray, n_tokens: int, side: int, vmax: float, alt: str,
 
 
 def legend(vmax: float) -> str:
-    return f'<div class="at-legend" aria-hidden="true"><span>0</span><i></i><span>{frames.plain(vmax, 2)}</span></div>'
+    return f'<div class="at-legend" aria-hidden="true"><span>0</span><i></i><span>{charts.plain(vmax, 2)}</span></div>'
 
 
 def _notes(result: AttentionResult, keep: np.ndarray) -> str:
@@ -199,7 +199,7 @@ def _grid_frame(result: AttentionResult, keep: np.ndarray, layer: int, goto: boo
                      f'<figcaption>{cap}</figcaption></figure>')
     note = "" if labels else " Too many tokens to label every small map: enlarge one to read its labels."
     return (f'<p class="at-cap"><b>All {result.heads} heads of layer {layer}</b>, on one colour scale '
-            f'(0 to {frames.plain(vmax, 2)}).{note}</p><div class="at-grid">{"".join(cells)}</div>')
+            f'(0 to {charts.plain(vmax, 2)}).{note}</p><div class="at-grid">{"".join(cells)}</div>')
 
 
 _ids = itertools.count()
@@ -282,7 +282,7 @@ def similarity_html(sim: SimilarityResult, control: SimilarityResult | None, sen
     pad = max(0.02, 0.1 * float(ys.max() - ys.min()))
     ylim = (max(-1.0, float(ys.min()) - pad), min(1.0, float(ys.max()) + pad))
     ticks = [(int(i), "emb" if i == 0 else str(int(i))) for i in layers]
-    chart = frames.line_svg(series, xlabel="layer (0 = embeddings, before any attention)",
+    chart = charts.line_svg(series, xlabel="layer (0 = embeddings, before any attention)",
                             ylabel="cosine similarity", title=f"'{sim.word}' in A vs in B, layer by layer",
                             width=520, height=260, ylim=ylim, xticks=ticks)
     head = "".join(f"<th scope='col'>{'emb' if i == 0 else i}</th>" for i in layers)

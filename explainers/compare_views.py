@@ -9,9 +9,10 @@ import html
 
 import numpy as np
 
+from explainers.charts import line_svg
 from explainers.compare import AttentionCost, RaceResult, StepsTradeoff, patches, race
 from explainers.compute import memoize
-from explainers.frames import Axis, figure_tag, line_svg, rgb_uri, scrubber
+from explainers.frames import Axis, figure_tag, rgb_uri, scrubber
 
 MAIN, ACCENT = "#0072b2", "#d55e00"  # Okabe-Ito blue and vermillion (colour-blind safe)
 ROW = 'style="display:flex;flex-wrap:wrap;gap:8px 16px;align-items:flex-start"'

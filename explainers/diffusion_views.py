@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from explainers import noising
+from explainers.charts import bars_html, data_table, line_svg, plain
 from explainers.compute import MEMORY, memoize
 from explainers.denoising import (
     DIGIT_WORDS,
@@ -31,13 +32,9 @@ from explainers.denoising import (
 from explainers.frames import (
     Axis,
     Pictures,
-    bars_html,
-    data_table,
     figure_tag,
     gif_path,
     heat_uri,
-    line_svg,
-    plain,
     png_uri,
     rgb_uri,
     scrubber,

@@ -7,13 +7,13 @@ import html
 
 import numpy as np
 
-from explainers import frames
+from explainers import charts, frames
 from explainers.feed_forward import FeedForwardResult, feed_forward
 from explainers.positions_views import strip_image
 
 
 def _lens_table(rows: list[tuple[str, float]], title: str, fmt: str = "{:.1%}") -> str:
-    return frames.bars_html([t for t, _ in rows], [p for _, p in rows], highlight=0, fmt=fmt, title=title, vmax=1.0
+    return charts.bars_html([t for t, _ in rows], [p for _, p in rows], highlight=0, fmt=fmt, title=title, vmax=1.0
                             if fmt == "{:.1%}" else None)
 
 
@@ -26,13 +26,13 @@ def feed_forward_view(r: FeedForwardResult) -> str:
             (r.before, "before the MLP", f"'{tok}' entering block {r.layer}'s feed-forward layer"),
             (r.added, "what the MLP adds", f"The MLP's output: {r.norm_ratio:.0%} of the size of the vector it read"),
             (r.after, "after (before + added)", f"'{tok}' after the feed-forward layer: cosine {r.cosine:.3f} with before")))
-    units = frames.bars_html([f"unit {int(u)}" for u in r.top_units], r.top_values, fmt="{:.2f}",
+    units = charts.bars_html([f"unit {int(u)}" for u in r.top_units], r.top_values, fmt="{:.2f}",
                              title=f"The {len(r.top_units)} most active of {len(r.hidden)} hidden units (after GELU)")
     n_on = int((r.hidden > 0.1).sum())
     lens = (f'<div style="display:flex;flex-wrap:wrap;gap:8px 24px">'
             f'{_lens_table(r.lens_before, "Next token read from the vector before")}'
             f'{_lens_table(r.lens_after, "... and after the MLP")}'
-            f'{frames.bars_html([t for t, _ in r.lens_shift], [p for _, p in r.lens_shift], fmt="+{:.1%}", title="Raised most by the MLP")}'
+            f'{charts.bars_html([t for t, _ in r.lens_shift], [p for _, p in r.lens_shift], fmt="+{:.1%}", title="Raised most by the MLP")}'
             "</div>")
     ctx = " ".join(f"<b>[{html.escape(t)}]</b>" if i == r.position else html.escape(t) for i, t in enumerate(r.tokens))
     return (f'<div class="lv-ffn"><p class="caption">{r.model}, block {r.layer} of {r.layers}, token {r.position} '

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from explainers import frames
+from explainers import charts, frames
 from explainers.image_tokens import AR_TEMPERATURE, MASKGIT_GUIDANCE, DiffusionReference, PaintResult
 from models.image_tokens import LEVELS, SIDE
 
@@ -38,7 +38,7 @@ def canvas_rgb(r: PaintResult, after: int) -> np.ndarray:
 
 
 def _level_bars(p: np.ndarray, chosen: int) -> str:
-    return frames.bars_html([f"level {i} ({'blank' if i == 0 else 'ink' if i == LEVELS - 1 else 'grey'})"
+    return charts.bars_html([f"level {i} ({'blank' if i == 0 else 'ink' if i == LEVELS - 1 else 'grey'})"
                              for i in range(LEVELS)], p, highlight=chosen, vmax=1.0,
                             title=f"The distribution this pixel was drawn from (temperature {AR_TEMPERATURE:g})")
 

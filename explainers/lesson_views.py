@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from explainers import (
+    charts,
     failures,
     failures_views,
     frames,
@@ -129,7 +130,7 @@ def feed_forward_view() -> LessonView:
     return LessonView(render(r), f"Block 3's MLP changed the last token's vector by {r.norm_ratio:.0%} of its size; "
                                  f"the logit lens read '{top_b[0]}' ({top_b[1]:.0%}) before and '{top_a[0]}' "
                                  f"({top_a[1]:.0%}) after. The MLP given this one vector alone gives the same result as "
-                                 f"inside the model (largest difference {frames.plain(r.alone_error)}"
+                                 f"inside the model (largest difference {charts.plain(r.alone_error)}"
                                  + (": float rounding)." if r.alone_error < 1e-4 else ")."))
 
 

@@ -12,7 +12,7 @@ import html
 
 import numpy as np
 
-from explainers import frames
+from explainers import charts, frames
 from explainers.compute import memoize
 from explainers.generation import GenerationResult, Step, generate
 from explainers.logit_lens import LensResult
@@ -110,7 +110,7 @@ def next_token_bars(r: NextTokenResult | Step, highlight: int | None = None, vma
         body.append(f"<tr{cls}><th scope='row'>{html.escape(visible(r.tokens[i]), quote=False)}{mark}</th>"
                     f"<td class='nt-cell'><span class='nt-bar nt-model' style='width:{wb:.1f}%'></span></td>"
                     f"<td class='nt-num'>{_pct(b)}</td>{after}</tr>")
-    ticks = "".join(f"<span>{frames.plain(100 * top * q)}%</span>" for q in (0, 0.25, 0.5, 0.75, 1.0))
+    ticks = "".join(f"<span>{charts.plain(100 * top * q)}%</span>" for q in (0, 0.25, 0.5, 0.75, 1.0))
     axis = f"<div class='nt-axis' aria-hidden='true'>{ticks}</div>"
     cap = html.escape(title or "Next-token probabilities")
     return (f"<table class='nt-bars'><caption>{cap}</caption><thead><tr><th scope='col'>candidate next token</th>"
@@ -184,7 +184,7 @@ def passes_chart(result: GenerationResult, without_cache: GenerationResult | Non
               dict(label="with KV cache", x=x, y=cached, color=OKABE_BLUE, dots=True)]
     step = max(1, int(np.ceil(n / 10)))
     ticks = [(int(v), str(int(v))) for v in range(1, n + 1) if v == 1 or v % step == 0]
-    chart = frames.line_svg(series, xlabel="forward pass (one per generated token)", ylabel="tokens fed",
+    chart = charts.line_svg(series, xlabel="forward pass (one per generated token)", ylabel="tokens fed",
                             title=f"{n} passes for {n} tokens", width=560, height=250,
                             ylim=(0.0, float(max(other.max(), cached.max())) * 1.1 + 1), xticks=ticks)
     return (f"{chart}<p class='caption'>Tokens read: {int(cached.sum()):,} with the cache, {int(other.sum()):,} "
@@ -324,9 +324,9 @@ def lens_html(r: LensResult) -> str:
 def progress_html(r: ProgressResult) -> str:
     """One bar chart per checkpoint, all on one scale, so step 0's flat guess is visibly tiny."""
     top = next(v for v in NICE if v >= float(r.probs.max()) - 1e-9)
-    charts = [f"<div>{frames.bars_html([visible(t) for t in toks], ps, vmax=top, fmt='{:.1%}', title=label)}</div>"
+    panels = [f"<div>{charts.bars_html([visible(t) for t in toks], ps, vmax=top, fmt='{:.1%}', title=label)}</div>"
               for label, toks, ps in zip(r.labels, r.tokens, r.probs)]
-    return (f"<div class='nt-ckpts'>{''.join(charts)}</div><p class='caption'>One scale for every checkpoint "
+    return (f"<div class='nt-ckpts'>{''.join(panels)}</div><p class='caption'>One scale for every checkpoint "
             f"(a full bar = {top:.0%}). A uniform guess gives every token 1/{r.vocab_size:,} = "
             f"{1 / r.vocab_size:.3%}.</p>")
 

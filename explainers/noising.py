@@ -161,7 +161,7 @@ def training_target(t: int, alpha_bar: float) -> str:
         hint = "the image and the noise are both visible; separating them needs to know what images look like."
     else:
         hint = "almost nothing of the image is left: the network can only guess the rough layout of a typical image."
-    from explainers.frames import plain
+    from explainers.charts import plain
 
     return (f"At t = {t}, x_t = {signal:.3f} x clean image + {noise:.3f} x noise (alpha-bar = {plain(alpha_bar, 2)}). "
             f"Training shows the network x_t and t and asks it to predict the noise that was added: {hint}")

@@ -6,7 +6,7 @@ import html
 
 import numpy as np
 
-from explainers import frames
+from explainers import charts, frames
 from explainers.positions import PositionResult, same_word
 
 BLUE, VERMILLION = "#0072b2", "#d55e00"
@@ -31,7 +31,7 @@ def position_view(r: PositionResult) -> str:
             (r.vector_b - r.vector_a, "the difference",
              f"Position {b} minus position {a}: what the position embeddings change")))
     xs = np.arange(len(r.cosine_curve))
-    chart = frames.line_svg([dict(label=f"'{r.token}' at {a} vs at p", x=xs, y=r.cosine_curve, color=BLUE, dots=False)],
+    chart = charts.line_svg([dict(label=f"'{r.token}' at {a} vs at p", x=xs, y=r.cosine_curve, color=BLUE, dots=False)],
                             xlabel="position p", ylabel="cosine similarity",
                             title=f"'{r.token}' at position {a} vs the same token at every position",
                             width=440, height=220, points=[(b, r.cosine, VERMILLION)], vline=a)

@@ -8,7 +8,7 @@ import html
 
 import numpy as np
 
-from explainers import frames
+from explainers import charts, frames
 from explainers.t2i_failures import (
     COLOUR_OK,
     LESSON_PROMPT,
@@ -69,7 +69,7 @@ def guidance_curve() -> str:
     if not m:
         return "<p class='caption'>(Not measured yet: run <code>python -m training.eval_t2i_failures</code>.)</p>"
     g = [r["guidance"] for r in m["rows"]]
-    chart = frames.line_svg([dict(label="artifact rate", x=g, y=[r["artifact_rate"] for r in m["rows"]], color="#d55e00", dots=True),
+    chart = charts.line_svg([dict(label="artifact rate", x=g, y=[r["artifact_rate"] for r in m["rows"]], color="#d55e00", dots=True),
                              dict(label="ViT confidence in the digit", x=g, y=[r["vit"] for r in m["rows"]], color="#0072b2",
                                   dash=True, dots=True)],
                             "guidance scale", "share", title="Artifacts against guidance (measured)", ylim=(0, 1))

@@ -16,7 +16,7 @@ import html
 
 import numpy as np
 
-from explainers import frames
+from explainers import charts, frames
 from explainers.t2i_spec import SPECIAL, TextToImageResult, unseen_word_evidence, word_map_finding, word_maps, words_of
 from explainers.text_input import check_number
 from explainers.text_to_image import Interpolation, LatentCosts
@@ -239,9 +239,9 @@ def costs_table(c: LatentCosts) -> str:
     rows = [
         ("numbers the denoiser works on per step", f"{c.latent_values:,} (latent {' x '.join(map(str, c.latent_shape))})",
          f"{c.pixel_values:,} (pixels {' x '.join(map(str, c.pixel_shape))})", f"{c.pixel_values / c.latent_values:.0f}x fewer"),
-        ("one denoising pass (FLOPs)", f"{frames.plain(c.dit_flops)} (DiT, {c.dit_params:,} parameters)",
-         f"{frames.plain(c.unet_flops)} (tiny-ddpm UNet on 28 x 28 x 1, {c.unet_params:,} parameters)", ""),
-        ("decoding latents to pixels, once at the end (FLOPs)", f"{frames.plain(c.decoder_flops)} "
+        ("one denoising pass (FLOPs)", f"{charts.plain(c.dit_flops)} (DiT, {c.dit_params:,} parameters)",
+         f"{charts.plain(c.unet_flops)} (tiny-ddpm UNet on 28 x 28 x 1, {c.unet_params:,} parameters)", ""),
+        ("decoding latents to pixels, once at the end (FLOPs)", f"{charts.plain(c.decoder_flops)} "
          f"(VAE decoder; the VAE has {c.vae_params:,} parameters)", "none", ""),
     ]
     body = "".join(f"<tr><th scope='row'>{html.escape(a)}</th><td>{b}</td><td>{c_}</td><td>{d}</td></tr>"

@@ -11,7 +11,7 @@ import html
 
 import numpy as np
 
-from explainers import frames
+from explainers import charts, frames
 from explainers.three_jobs import Job, ThreeJobs
 
 PART_NAMES = {  # what each named part of a block does, in words
@@ -107,19 +107,19 @@ def _params_cell(j: Job) -> str:
 
 def _flops_cell(j: Job) -> str:
     per_token = j.flops / len(j.tokens)
-    return (f"<b>{frames.plain(j.flops / 1e6)} M</b> per pass ({frames.plain(per_token / 1e6)} M per token); "
-            f"one block: {frames.plain(j.block_flops / 1e6)} M ({j.block_flops / j.flops:.0%})")
+    return (f"<b>{charts.plain(j.flops / 1e6)} M</b> per pass ({charts.plain(per_token / 1e6)} M per token); "
+            f"one block: {charts.plain(j.block_flops / 1e6)} M ({j.block_flops / j.flops:.0%})")
 
 
 def _output_cell(j: Job) -> str:
     if j.key == "gpt":
         return ("A probability for each of the 4,096 tokens that could come next (top 5):"
-                + frames.bars_html(j.output_labels, j.output_probs, highlight=0, vmax=1.0))
+                + charts.bars_html(j.output_labels, j.output_probs, highlight=0, vmax=1.0))
     if j.key == "vit":
         top = int(np.argmax(j.output_probs))
         return (frames.figure_tag(frames.rgb_uri(j.input_image), "the digit read", "A held-out handwritten digit", 70)
                 + f"A probability for each digit; it reads a <b>{top}</b>:"
-                + frames.bars_html(j.output_labels, j.output_probs, highlight=top, vmax=1.0))
+                + charts.bars_html(j.output_labels, j.output_probs, highlight=top, vmax=1.0))
     return ("A prediction for every latent value (here turned into its guess of the clean image, decoded). "
             "Sampling repeats this pass about 25 times, each from a less noisy latent."
             + "<div class='tj-figs'>"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from explainers import frames
+from explainers import charts, frames
 from explainers.vision import UNSURE, DecidedResult, VisionResult, rollout_of
 
 DIGITS = [str(d) for d in range(10)]
@@ -57,7 +57,7 @@ def verdict(probs: np.ndarray) -> str:
 
 
 def prediction_bars(probs: np.ndarray, title: str = "What the ViT reads: probability of each digit") -> str:
-    return frames.bars_html(DIGITS, probs, highlight=int(probs.argmax()), vmax=1.0, title=title)
+    return charts.bars_html(DIGITS, probs, highlight=int(probs.argmax()), vmax=1.0, title=title)
 
 
 def tokens_html(r: VisionResult) -> str:
@@ -152,7 +152,7 @@ def decided_view(d: DecidedResult) -> str:
     steps = np.arange(1, d.steps + 1)
     series = [dict(label=f"digit {k}", x=steps, y=d.probs[:, k], color=PALETTE[j], dash=j % 2 == 1)
               for j, k in enumerate(leaders)]
-    chart = frames.line_svg(series, "denoising step", "ViT probability", title="The ViT's reading of x0, step by step",
+    chart = charts.line_svg(series, "denoising step", "ViT probability", title="The ViT's reading of x0, step by step",
                             ylim=(0.0, 1.0), vline=d.decided_step + 1, width=520)
     return frames.scrubber([frames.Axis("Step", 1, d.steps, d.steps, f"of {d.steps}")], frames_, header=STYLE,
                            footer=f'<div class="vz-chart">{chart}</div>', play=True)

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from explainers import compute as cache
+from explainers import denoise_batch
 from explainers.compute import compute_slot, holding_slot, memoize
 
 
@@ -208,18 +209,17 @@ def set_bf16(monkeypatch):
 def test_batched_requests_get_the_images_they_would_get_alone(set_bf16):
     """In float32 a request's images are the ones it would get alone, up to float rounding."""
     import models
-    from explainers import denoising
     from models.digits import NULL_CLASS
 
     set_bf16(False)
     bundle = models.load("tiny-ddpm")
     # one guided, one unconditional (guidance 0: the null class), one conditional (guidance 1)
     specs = [(3, 3.0, 11), (NULL_CLASS, 0.0, 12), (7, 1.0, 13)]
-    together = [denoising._Job(("tiny-ddpm", 12), lab, g, seed, None) for lab, g, seed in specs]
-    denoising.DenoiseBatcher._sample(together, bundle, NULL_CLASS)
+    together = [denoise_batch.Job(("tiny-ddpm", 12), lab, g, seed, None) for lab, g, seed in specs]
+    denoise_batch.DenoiseBatcher._sample(together, bundle, NULL_CLASS)
     for job in together:
-        alone = denoising._Job(job.group, job.label, job.guidance, job.seed, None)
-        denoising.DenoiseBatcher._sample([alone], bundle, NULL_CLASS)
+        alone = denoise_batch.Job(job.group, job.label, job.guidance, job.seed, None)
+        denoise_batch.DenoiseBatcher._sample([alone], bundle, NULL_CLASS)
         assert job.shared_with == 2 and alone.shared_with == 0
         np.testing.assert_allclose(_trajectory_images(job.traj), _trajectory_images(alone.traj), atol=1e-3)
         assert len(job.traj.noise_uncond) == len(alone.traj.noise_uncond) == (12 if job.guidance == 3.0 else 0)
@@ -233,7 +233,6 @@ def test_bfloat16_sampling_stays_within_rounding_of_float32(set_bf16):
     CPU): batched or alone, the pictures differ from float32 ones only by rounding, and the run
     says which precision it used."""
     import models
-    from explainers import denoising
     from models import diffusion
     from models.digits import NULL_CLASS
 
@@ -242,13 +241,13 @@ def test_bfloat16_sampling_stays_within_rounding_of_float32(set_bf16):
     assert diffusion.precision(bundle.model) == "bfloat16"
     assert diffusion.inference_unet(bundle.model) is diffusion.inference_unet(bundle.model)  # one copy
     specs = [(3, 3.0, 21), (NULL_CLASS, 0.0, 22), (7, 1.0, 23), (5, 2.0, 24)]
-    fast = [denoising._Job(("tiny-ddpm", 20), lab, g, seed, None) for lab, g, seed in specs]
-    denoising.DenoiseBatcher._sample(fast, bundle, NULL_CLASS)
+    fast = [denoise_batch.Job(("tiny-ddpm", 20), lab, g, seed, None) for lab, g, seed in specs]
+    denoise_batch.DenoiseBatcher._sample(fast, bundle, NULL_CLASS)
     set_bf16(False)
     assert diffusion.precision(bundle.model) == "float32"
     for job in fast:
-        exact = denoising._Job(job.group, job.label, job.guidance, job.seed, None)
-        denoising.DenoiseBatcher._sample([exact], bundle, NULL_CLASS)
+        exact = denoise_batch.Job(job.group, job.label, job.guidance, job.seed, None)
+        denoise_batch.DenoiseBatcher._sample([exact], bundle, NULL_CLASS)
         a, b = job.traj.x_t[-1], exact.traj.x_t[-1]
         # rounding moves the odd edge pixel, never the picture: mean |difference| (measured: ~0.003-0.008
         # of the [-1, 1] range) and the share of pixels off by more than an eighth of the range

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gradio as gr
 
 from explainers import denoising, diffusion_views
-from explainers.frames import plain
+from explainers.charts import plain
 from explainers.text_input import check_number
 from store import STORE
 from ui import links
