@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import os
 import sys
 import threading
@@ -45,8 +46,7 @@ T = TypeVar("T")
 COMPUTE_SLOTS = 2  # model computations at once
 THREADS_PER_SLOT = max(1, (os.cpu_count() or 2) // COMPUTE_SLOTS)  # torch threads of one slot
 DEFAULT_BUDGET_MB = 384  # results + rendered views of every tab; EXPLAINER_CACHE_MB overrides
-# how long a busy Python thread keeps the GIL from a waiting one (Python's default: 5 ms; EXPLAINER_GIL_SWITCH_MS)
-GIL_SWITCH_S = float(os.environ.get("EXPLAINER_GIL_SWITCH_MS", "0.5")) / 1000
+GIL_SWITCH_S = 0.0005  # how long a busy Python thread keeps the GIL from a waiting one (Python's default: 5 ms)
 _slots = threading.BoundedSemaphore(COMPUTE_SLOTS)
 _held = threading.local()
 _waiting_lock = threading.Lock()
@@ -62,8 +62,19 @@ def share_the_gil() -> None:
     Python thread beside it (measured in one process, 1 torch thread): one minilm pass 12 ms alone took
     0.62 s, a 50-step tiny-ddpm run 0.44 s alone took 6.0 s. At 0.5 ms: 0.08 s and 0.93 s, for 9% less
     pure-Python throughput. `app.main` calls this once; the sampling loops also keep their ops per
-    step few (the traced UNet is one op)."""
-    sys.setswitchinterval(GIL_SWITCH_S)
+    step few (the traced UNet is one op). EXPLAINER_GIL_SWITCH_MS overrides the interval (e.g. 5 for
+    Python's own); a value that is not a positive number is logged and the default kept."""
+    seconds = GIL_SWITCH_S
+    if (ms := os.environ.get("EXPLAINER_GIL_SWITCH_MS")) is not None:
+        try:
+            seconds = float(ms) / 1000
+            if not seconds > 0:
+                raise ValueError(ms)
+        except ValueError:
+            logging.getLogger(__name__).warning("EXPLAINER_GIL_SWITCH_MS=%r is not a positive number of "
+                                                "milliseconds: keeping %g ms", ms, GIL_SWITCH_S * 1000)
+            seconds = GIL_SWITCH_S
+    sys.setswitchinterval(seconds)
 
 
 @contextmanager

@@ -242,8 +242,6 @@ def _denoise(prompt: str, steps: int, guidance: float, seed: int, scheduler: str
         shared_with=shared_with, precision=precision(bundle.model))
 
 
-
-
 def step_info(result: DenoiseResult, step: int) -> dict:
     """What the step slider shows at `step` (0 = pure noise x_T, steps = the final image):
     the frame index of the prediction, its timestep t and alpha-bar_t."""

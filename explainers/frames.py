@@ -309,11 +309,22 @@ def write_gif(name: str, images: Sequence, durations: Sequence[int]) -> str:
     path = GIF_DIR / f"{name}.gif"
     GIF_DIR.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{uuid.uuid4().hex[:8]}.tmp")
-    images[0].save(tmp, format="GIF", save_all=True, append_images=list(images[1:]), duration=list(durations),
-                   loop=0, optimize=False)
-    with _gif_lock:
-        old = sorted(GIF_DIR.glob("*.gif"), key=lambda p: p.stat().st_mtime)
-        for p in old[: max(0, len(old) - GIF_KEEP + 1)]:
-            p.unlink(missing_ok=True)
-        tmp.replace(path)
+    try:
+        images[0].save(tmp, format="GIF", save_all=True, append_images=list(images[1:]),
+                       duration=list(durations), loop=0, optimize=False)
+        with _gif_lock:
+            old = sorted((p for p in GIF_DIR.glob("*.gif") if p.exists()), key=_mtime)
+            for p in old[: max(0, len(old) - GIF_KEEP + 1)]:
+                p.unlink(missing_ok=True)
+            tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)  # only left if writing failed
     return str(path)
+
+
+def _mtime(p: Path) -> float:
+    """A file's modification time; 0 for one another process removed meanwhile (it sorts first)."""
+    try:
+        return p.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0

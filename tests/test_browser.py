@@ -244,7 +244,14 @@ def test_denoise_scrub_makes_no_server_call(page):
     # the GIF is made when asked, from the stored run: a download link appears
     assert not page.locator("#denoise-gif a[download], #denoise-gif a[href*='.gif']").count()
     page.get_by_role("button", name="Make a GIF of the run").click()
-    page.locator("#denoise-gif a[href*='.gif']").first.wait_for(state="attached", timeout=60_000)
+    link = page.locator("#denoise-gif a[href*='.gif']").first
+    link.wait_for(state="attached", timeout=60_000)
+    first = link.get_attribute("href").rsplit("/", 1)[-1]
+    # a slider moved after the run: the GIF is still the run on screen's (its settings kept in the page)
+    page.get_by_label("Seed").fill("5")
+    page.get_by_role("button", name="Make a GIF of the run").click()
+    page.wait_for_timeout(3000)
+    assert page.locator("#denoise-gif a[href*='.gif']").first.get_attribute("href").rsplit("/", 1)[-1] == first
 
 
 def test_noising_scrub_shows_t_not_position(page):

@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from explainers import denoising, diffusion_views, frames, noising
+from models.errors import InputError
 
 STEPS = 10  # short runs keep these tests fast on a 2-core CPU
 
@@ -418,3 +419,20 @@ def test_api_noising_and_bad_uploads(client, tmp_path):
     assert re.search(r"t must be|maximum value 999", _app_error(client, "noising_step", handle_file(example), 5000))
     last = call(client, "noising_step", handle_file(example), 999)
     assert "predict the noise" in last["caption"] and last["t"] == 999 and last["cosine"]["image"].startswith("data:")
+
+
+def test_the_gif_button_animates_the_run_on_screen_not_the_moved_sliders():
+    """A student presses Denoise, moves the seed, then asks for the GIF: it is the shown run's, from the
+    store (the moved settings are never run)."""
+    from ui import denoising as ui_denoising
+
+    shown = ("a handwritten 2", STEPS, 3.0, 11, "ddim", "tiny-ddpm", 1)
+    moved = ("a handwritten 2", STEPS, 3.0, 12, "ddim", "tiny-ddpm", 1)
+    r = denoising.denoise(*shown)
+    quiet = lambda *a, **k: None  # noqa: E731 - no page to report progress to
+    path = ui_denoising.gif_of_shown_run(list(shown), *moved, progress=quiet)
+    assert path == diffusion_views.animation_gif(r)
+    with pytest.raises(InputError):
+        denoising.lookup(*moved)  # the moved settings were not run for it
+    # with no run shown (views opened by a link), the settings on the page are the run's
+    assert ui_denoising.gif_of_shown_run(None, *shown, progress=quiet) == path

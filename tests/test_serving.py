@@ -422,3 +422,22 @@ def test_a_thread_that_first_used_torch_during_a_greedy_run_computes_on_one_slot
     later.set()
     t.join(10)
     assert seen["computes with"] == cache.THREADS_PER_SLOT, seen
+
+
+def test_the_gil_switch_interval_and_a_bad_override(monkeypatch, caplog):
+    import sys
+
+    before = sys.getswitchinterval()
+    try:
+        cache.share_the_gil()
+        assert sys.getswitchinterval() == pytest.approx(cache.GIL_SWITCH_S)
+        monkeypatch.setenv("EXPLAINER_GIL_SWITCH_MS", "5")
+        cache.share_the_gil()
+        assert sys.getswitchinterval() == pytest.approx(0.005)
+        for bad in ("fast", "0", "-1"):
+            monkeypatch.setenv("EXPLAINER_GIL_SWITCH_MS", bad)
+            cache.share_the_gil()  # logged, the default kept: the app still starts
+            assert sys.getswitchinterval() == pytest.approx(cache.GIL_SWITCH_S)
+        assert "not a positive number" in caplog.text
+    finally:
+        sys.setswitchinterval(before)

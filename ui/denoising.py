@@ -112,6 +112,16 @@ def make_gif(prompt: str, steps: int, guidance: float, seed: int, scheduler: str
     return diffusion_views.animation_gif(r)
 
 
+@friendly_errors
+def gif_of_shown_run(shown, prompt: str, steps: int, guidance: float, seed: int, scheduler: str, model: str,
+                     batch: int, progress=gr.Progress()) -> str:
+    """The button: the GIF of the run on screen. `shown` holds that run's settings (copied in the browser
+    when its views arrived), so a slider moved since does not make a GIF of another run; with none
+    (views opened by a link), the settings on the page are the run's."""
+    settings = shown if shown else (prompt, steps, guidance, seed, scheduler, model, batch)
+    return make_gif(*settings, progress=progress)
+
+
 def prefill_examples() -> None:
     """Every listed example at the page's other defaults (tiny-ddpm, 1 image), run and rendered into the
     store once the models are warm (about 0.6 s each): a class pressing a listed example gets the stored
@@ -174,6 +184,10 @@ def build(demo: gr.Blocks) -> None:
         with gr.Column():
             gif_btn = gr.Button("Make a GIF of the run", size="sm")
             gif = gr.File(label="Animation of the whole run (GIF)", elem_id="denoise-gif")
+            gif_api = gr.Button(visible=False)  # the `denoise_gif` endpoint: a GIF of any settings
+    # The settings of the run pressed (asked) and of the run on screen (shown), copied in the browser.
+    # Hidden components, not gr.State: a State keeps a heartbeat connection open for the page's life.
+    asked, shown = gr.JSON(value=None, visible=False), gr.JSON(value=None, visible=False)
     gr.Markdown("### During training\nThe same seed and settings through the model as it was while it learned: "
                 "random weights draw noise, a few hundred steps draw blobs, later ones draw digits.")
     train_btn = gr.Button("Show the same seed during training (4 runs)")
@@ -183,11 +197,13 @@ def build(demo: gr.Blocks) -> None:
     settings = [prompt, steps, guidance, seed, scheduler, model, batch]
     outs = [summary, sims, view, gif]
     # A quick check first: bad settings show their message once and the last good views stay.
-    run.click(check_denoise, settings, None, api_name="denoise_check", queue=False).success(
-        run_denoise, settings, outs, api_name="denoise", **ev)
-    prompt.submit(check_denoise, settings, None, api_name="denoise_submit_check", queue=False).success(
-        run_denoise, settings, outs, api_name="denoise_submit", **ev)
-    gif_btn.click(check_denoise, settings, None, api_name="denoise_gif_check", queue=False).success(
+    remember = dict(js="(...settings) => [settings]", api_name=False, queue=False)  # in the browser only
+    for trigger, name in ((run.click, "denoise"), (prompt.submit, "denoise_submit")):
+        trigger(None, settings, asked, **remember)
+        trigger(check_denoise, settings, None, api_name=f"{name}_check", queue=False).success(
+            run_denoise, settings, outs, api_name=name, **ev).success(None, asked, shown, **dict(remember, js="(a) => [a]"))
+    gif_btn.click(gif_of_shown_run, [shown, *settings], gif, api_name=False, **ev)
+    gif_api.click(check_denoise, settings, None, api_name="denoise_gif_check", queue=False).success(
         make_gif, settings, gif, api_name="denoise_gif", **ev)
     train_btn.click(run_training, settings[:-1], train_view, api_name="denoise_training", **ev)
     gr.api(show_step, api_name="denoise_step", concurrency_id="lookup", concurrency_limit=4)
