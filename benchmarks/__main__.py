@@ -63,6 +63,7 @@ import numpy as np
 from benchmarks import classroom_t2i
 from benchmarks.press import Endpoints, connect
 from benchmarks.startup import ROOT, free_port, measure
+from explainers import denoising
 from ui import attention as ui_attention
 from ui import denoising as ui_denoising
 from ui import next_token as ui_next_token
@@ -177,7 +178,6 @@ def bench_denoise(runs: int = 3) -> dict:
     import torch
 
     import models
-    from explainers import denoising
     from models.diffusion import inference_unet, make_scheduler, precision, sample
 
     bundle = models.load("tiny-ddpm")
@@ -281,7 +281,7 @@ CLASS_APIS = ("attention", "next_token", "denoise")  # what a class presses, spr
 LISTED = {
     "attention": tuple(ui_attention.EXAMPLES[0]),
     "next_token": (*ui_next_token.EXAMPLES[1], *ui_next_token.DEFAULT_SAMPLING),
-    "denoise": (*ui_denoising.EXAMPLES[1], ui_denoising.DEFAULT_MODEL, 1),
+    "denoise": (*ui_denoising.EXAMPLES[1], denoising.DEFAULT_MODEL, 1),
 }
 SAME = {
     "attention": ("The teacher asked which word the pronoun it refers to.", "minilm"),

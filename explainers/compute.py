@@ -68,9 +68,9 @@ def share_the_gil() -> None:
     if (ms := os.environ.get("EXPLAINER_GIL_SWITCH_MS")) is not None:
         try:
             seconds = float(ms) / 1000
-            if not seconds > 0:
-                raise ValueError(ms)
         except ValueError:
+            seconds = 0.0
+        if not seconds > 0:
             logging.getLogger(__name__).warning("EXPLAINER_GIL_SWITCH_MS=%r is not a positive number of "
                                                 "milliseconds: keeping %g ms", ms, GIL_SWITCH_S * 1000)
             seconds = GIL_SWITCH_S

@@ -34,6 +34,7 @@ MAX_BATCH = 8
 MAX_SEED = 2**31 - 1
 MAX_VALUES = 8_000_000  # per captured array: batch x (steps + 1) x H x W x C, keeps one result <= ~160 MB
 MAX_PROMPT_CHARS = 300
+DEFAULT_MODEL = "tiny-ddpm"  # the embedded pixel-space model the tab opens on
 
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 # Several phrasings per class; a prompt's similarity to a class is the best match among them.
@@ -153,7 +154,7 @@ def _stack(frames: list[torch.Tensor], convert, batch: int) -> np.ndarray:
 
 
 def denoise(prompt: str, steps: int = 50, guidance: float = 3.0, seed: int = 0, scheduler: str = "ddim",
-            model: str = "tiny-ddpm", batch: int = 1, progress=None) -> DenoiseResult:
+            model: str = DEFAULT_MODEL, batch: int = 1, progress=None) -> DenoiseResult:
     """Run the reverse process for `prompt` and keep every step (cached: the same inputs are
     a lookup). progress: optional callback(step, steps) while sampling.
 
@@ -179,7 +180,7 @@ def _settings(prompt, steps, guidance, seed, scheduler, model, batch) -> tuple:
 
 
 def lookup(prompt: str, steps: int = 50, guidance: float = 3.0, seed: int = 0, scheduler: str = "ddim",
-           model: str = "tiny-ddpm", batch: int = 1) -> DenoiseResult:
+           model: str = DEFAULT_MODEL, batch: int = 1) -> DenoiseResult:
     """The stored result of `denoise` with these inputs; never runs a model (an InputError says
     to run it first when the result is not in memory)."""
     r = _denoise.peek(*_settings(prompt, steps, guidance, seed, scheduler, model, batch))
@@ -278,7 +279,7 @@ def _final_step(model: str) -> int | None:
 
 @memoize(maxsize=8)
 def through_training(prompt: str, steps: int = 50, guidance: float = 3.0, seed: int = 0, scheduler: str = "ddim",
-                     model: str = "tiny-ddpm") -> TrainingRun:
+                     model: str = DEFAULT_MODEL) -> TrainingRun:
     """Run the reverse process with the same seed through every training checkpoint (and the
     final weights): random weights draw noise, a few hundred steps draw blobs, then digits."""
     if not models.spec(model).conditional or not models.checkpoints(model):

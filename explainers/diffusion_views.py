@@ -305,7 +305,7 @@ def noise_grid(f: noising.ForwardRun, steps: tuple[int, ...] = noising.GRID_STEP
 def animation_gif(result: DenoiseResult, scale: int | None = None) -> str:
     """An animated GIF of the whole run (x_t | predicted x0, all samples in a row), written
     to a bounded temp folder; returns its path. Identical requests that arrive together (a class
-    pressing the same example) wait for one writer instead of each drawing it (45 ms each)."""
+    pressing the same example) wait for one writer instead of each drawing it (about 15 ms each)."""
     key = (result_key(result), scale)
     path = MEMORY.get(GIFS, key, lambda: _write_gif(result, *key), gate=False)
     if not Path(path).is_file():  # the bounded folder has since let it go: write it again

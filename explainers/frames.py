@@ -313,7 +313,7 @@ def write_gif(name: str, images: Sequence, durations: Sequence[int]) -> str:
         images[0].save(tmp, format="GIF", save_all=True, append_images=list(images[1:]),
                        duration=list(durations), loop=0, optimize=False)
         with _gif_lock:
-            old = sorted((p for p in GIF_DIR.glob("*.gif") if p.exists()), key=_mtime)
+            old = sorted(GIF_DIR.glob("*.gif"), key=_mtime)
             for p in old[: max(0, len(old) - GIF_KEEP + 1)]:
                 p.unlink(missing_ok=True)
             tmp.replace(path)

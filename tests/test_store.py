@@ -194,7 +194,7 @@ def test_the_first_tabs_examples_are_stored_once_the_models_are_warm(monkeypatch
         assert job in STORE.warm_jobs
     example = ["the number 6", 12, 2.0, 5, "ddim"]  # few steps: a quick test
     monkeypatch.setattr(ui_denoising, "EXAMPLES", [example])
-    args = (*example, ui_denoising.DEFAULT_MODEL, 1)
+    args = (*example, denoising.DEFAULT_MODEL, 1)
     with pytest.raises(InputError):
         denoising.lookup(*args)
     ui_denoising.prefill_examples()

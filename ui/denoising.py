@@ -12,7 +12,6 @@ from store import STORE
 from ui import links
 from ui.common import MODEL_EVENTS, explain, friendly_errors, model_choices, scrub_view, step_progress
 
-DEFAULT_MODEL = "tiny-ddpm"
 EXAMPLES = [
     ["a handwritten 7", 50, 3.0, 0, "ddim"],
     ["the number 3", 50, 3.0, 1, "ddim"],
@@ -127,7 +126,7 @@ def prefill_examples() -> None:
     store once the models are warm (about 0.6 s each): a class pressing a listed example gets the stored
     answer instead of waiting for a run."""
     for prompt, steps, guidance, seed, scheduler in EXAMPLES:
-        _answer(prompt, steps, guidance, seed, scheduler, DEFAULT_MODEL, 1)
+        _answer(prompt, steps, guidance, seed, scheduler, denoising.DEFAULT_MODEL, 1)
 
 
 @friendly_errors
@@ -164,7 +163,7 @@ def build(demo: gr.Blocks) -> None:
     with gr.Row():
         prompt = gr.Textbox(label="Prompt (a digit, in words or figures)", value=EXAMPLES[0][0],
                             max_length=denoising.MAX_PROMPT_CHARS, scale=3)
-        model = gr.Dropdown(choices=model_choices("diffusion"), value=DEFAULT_MODEL, label="Model", scale=2)
+        model = gr.Dropdown(choices=model_choices("diffusion"), value=denoising.DEFAULT_MODEL, label="Model", scale=2)
     with gr.Row():
         steps = gr.Slider(10, 250, value=50, step=1, label="Steps")
         guidance = gr.Slider(0, denoising.MAX_GUIDANCE, value=3.0, step=0.5, label="Guidance (0 = ignore the label)")
