@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from models.attention_capture import AttentionStore, recording
+from models.diffusion import native_bf16
 
 
 def pad_states(states: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -175,11 +176,19 @@ def attention_of(store: AttentionStore, kind: str) -> torch.Tensor:
     return torch.stack([store.maps[k][0][0] for k in names])
 
 
+# Decoding in bfloat16 rounds differently with the batch it is in: a latent decoded alone or in a
+# batch agrees within this (2 of 255 levels); in float32, within 1e-5.
+DECODE_ATOL = 2 / 255
+
+
 def decode_images(vae, latents: torch.Tensor, side: int | None = None, chunk: int = 64) -> np.ndarray:
     """(N, 4, h, w) latents -> (N, H, W, 3) in [0, 1] with `vae` (AutoencoderKL or AutoencoderTiny),
-    area-resized to side x side when given and smaller."""
+    area-resized to side x side when given and smaller. On a CPU that computes bfloat16 in hardware
+    (`native_bf16`) the decoder runs in bfloat16: tiny-t2i's full decoder 88 -> 47 ms for 29 latents,
+    its preview decoder 79 -> 21 ms for 75 (1 thread), pixels within 0.013 of float32 (mean 0.002)."""
     out = []
-    with torch.inference_mode():
+    cpu_bf16 = vae.device.type == "cpu" and native_bf16()
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=cpu_bf16):
         for part in latents.split(chunk):
             img = vae.decode(part.to(vae.device) / vae.config.scaling_factor).sample
             img = ((img.float().clamp(-1, 1) + 1) / 2).cpu()

@@ -20,6 +20,7 @@ import torch
 import models
 from explainers import text_to_image_sd as sd
 from models import catalog, hub_sd
+from models.t2i_sampler import DECODE_ATOL
 
 SD_KEY, PREVIEW_KEY = "segmind/tiny-sd", "madebyollin/taesd"
 PROMPT = "a red 7 on purple, blue"  # "purple" is not in the tiny vocabulary: six word pieces
@@ -238,17 +239,17 @@ def test_result_fields_shapes_and_sums(run):
 
 def test_same_seed_same_image_and_batch_independent(hub_cache, run):
     r1 = sd._generate_sd.uncached(SD_KEY, PROMPT, 4, 5.0, 3, "", 1)
-    np.testing.assert_allclose(r1.image, run.image, atol=1e-4)
+    np.testing.assert_allclose(r1.image, run.image, atol=DECODE_ATOL)
     r2 = sd._generate_sd.uncached(SD_KEY, PROMPT, 4, 5.0, 4, "", 1)  # image 1 of the run is seed 4's image
-    np.testing.assert_allclose(r2.image, run.images[1], atol=1e-4)
+    np.testing.assert_allclose(r2.image, run.images[1], atol=DECODE_ATOL)
 
 
 def test_final_image_from_the_vae_previews_from_taesd(hub_cache, run):
     b = models.load(SD_KEY)
     final = sd.decode_images(b.vae, torch.from_numpy(run.latents[-1:]))
-    np.testing.assert_allclose(run.image, final[0], atol=1e-5)
+    np.testing.assert_allclose(run.image, final[0], atol=DECODE_ATOL)
     taesd = sd.decode_images(b.preview_vae, torch.from_numpy(run.latents[-1:]))
-    np.testing.assert_allclose(run.decoded[-1], taesd[0], atol=1e-5)
+    np.testing.assert_allclose(run.decoded[-1], taesd[0], atol=DECODE_ATOL)
     assert not np.allclose(run.decoded[-1], run.image, atol=1e-2)  # random TAESD != random VAE
 
 
@@ -260,7 +261,7 @@ def test_without_taesd_the_previews_use_the_vae(tmp_path, monkeypatch):
         b = models.load(SD_KEY)
         assert b.preview_vae is None
         r = sd.generate_sd(b, "a red 7", steps=2, guidance=3.0, seed=1)
-        np.testing.assert_allclose(r.decoded[-1], r.image, atol=1e-5)
+        np.testing.assert_allclose(r.decoded[-1], r.image, atol=DECODE_ATOL)
     finally:
         _reset()
 
