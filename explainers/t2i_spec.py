@@ -141,6 +141,7 @@ class TextToImageResult:
     seconds: float
     excite: tuple[str, ...] = ()  # the words Attend-and-Excite raised in this run (none: a plain run)
     rare_nearest: tuple[tuple[str, str, float], ...] = ()  # (rare word, nearest learned word, cosine similarity)
+    read_as: tuple[tuple[str, str], ...] = ()  # (typed word, the size word read in its place, through WordNet)
 
 
 def words_of(tokens: list[str], skip_special: bool = True) -> list[tuple[str, list[int]]]:
@@ -217,3 +218,21 @@ def unseen_word_evidence(model: str = DEFAULT_MODEL) -> str:
              if all(a <= b for a, b in zip(rates, rates[1:])) else "")
     return ("Measured on size words it never trained on (similarity to the nearest learned size word; pictures "
             f"of the asked size): {parts}{trend}.")
+
+
+READ_AS_TABLE = "eval_read_as.json"  # training/eval_tiny_t2i.py --read-as: unseen size words, alone and read as
+
+
+def read_as_evidence(model: str = DEFAULT_MODEL) -> str:
+    """What the shipped evaluation measured for size words no training caption uses, the model alone and
+    read through the lexicon (one sentence), or empty when not measured."""
+    table = (shipped_table(model, READ_AS_TABLE) or {}).get("read_as", {})
+    rows = [table[k] for k in ("lexicon", "outside_lexicon") if k in table]
+    if len(rows) < 2:
+        return ""
+    (lex, out) = rows
+    pct = lambda x: f"{100 * x:.0f}%"  # noqa: E731
+    return (f"Measured on {lex['read_as']['n']} prompts with the dictionary's other size words: the asked size "
+            f"{pct(lex['read_as']['size'])} of the time read this way, {pct(lex['model_alone']['size'])} from the "
+            f"words as typed; words the dictionary does not list (such as '{out['words']['small'][0]}' or "
+            f"'{out['words']['large'][0]}') are read as typed: {pct(out['read_as']['size'])}.")

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 import models
-from explainers import text_to_image_sd
+from explainers import t2i_lexicon, text_to_image_sd
 from explainers.compute import MEMORY, memoize, share_cores
 from explainers.t2i_spec import (  # noqa: F401 - the tab's constants, re-read from here by older callers
     DEFAULT_GUIDANCE,
@@ -67,17 +67,20 @@ class Prompt:
     tokens: list[str]  # minilm word pieces, [CLS] ... [SEP]
     states: torch.Tensor  # (1, L, 384) token states
     truncated: bool  # longer than MAX_TOKENS tokens: the rest was cut
+    read_as: tuple[tuple[str, str], ...] = ()  # (typed word, the word read instead): explainers.t2i_lexicon
 
 
-def encode_prompt(text: str) -> Prompt:
-    """minilm token states for a prompt, cut at MAX_TOKENS tokens (the limit the model was trained with)."""
+def encode_prompt(text: str, read_unknown: bool = True) -> Prompt:
+    """minilm token states for a prompt, cut at MAX_TOKENS tokens (the limit the model was trained with).
+    read_unknown: size words no training caption uses are first read through WordNet ('wee' -> 'small')."""
+    text, swaps = t2i_lexicon.read_as(text) if read_unknown else (text, ())
     enc = models.load("minilm")
     full = enc.tokenizer(text, truncation=False)["input_ids"]
     batch = enc.tokenizer(text, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
     with torch.inference_mode():
         states = enc.model(**batch).last_hidden_state  # (1, L, 384)
     tokens = enc.tokenizer.convert_ids_to_tokens(batch["input_ids"][0].tolist())
-    return Prompt(text, tokens, states, truncated=len(full) > MAX_TOKENS)
+    return Prompt(text, tokens, states, truncated=len(full) > MAX_TOKENS, read_as=swaps)
 
 
 def pad_prompts(prompts: list[Prompt]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -98,14 +101,14 @@ WORD_PROBE = "a {} red 3 on a blue background"  # the sentence a word is read in
 def word_vector(word: str) -> torch.Tensor:
     """minilm's vector (384,) for a word read in WORD_PROBE (its pieces averaged): the same context for every
     word, so two words' vectors can be compared."""
-    p = encode_prompt(WORD_PROBE.format(word))
+    p = encode_prompt(WORD_PROBE.format(word), read_unknown=False)
     n = len(p.tokens) - len(_probe_tokens())
     return p.states[0, 2:2 + max(n, 1)].mean(0)
 
 
 @functools.lru_cache(maxsize=1)
 def _probe_tokens() -> list[str]:
-    return encode_prompt(WORD_PROBE.format("").replace("  ", " ")).tokens
+    return encode_prompt(WORD_PROBE.format("").replace("  ", " "), read_unknown=False).tokens
 
 
 @functools.lru_cache(maxsize=1)
@@ -183,7 +186,7 @@ def compute(s: Settings, progress=None) -> TextToImageResult:
         x0_decoded=x0_pics, x0_uncond=pics[k:2 * k], x0_cond=pics[2 * k:3 * k],
         cross_attention=cross.mean(dim=(1, 2)).numpy(), cross_attention_heads=cross.half().numpy(),
         self_attention=selfa.numpy(), timesteps=np.array(out["timesteps"]), seconds=time.perf_counter() - t0,
-        excite=s.excite)
+        excite=s.excite, read_as=p.read_as)
 
 
 def excite_groups(tokens: list[str], words: tuple[str, ...]) -> list[list[int]] | None:

@@ -17,7 +17,15 @@ import html
 import numpy as np
 
 from explainers import charts, frames
-from explainers.t2i_spec import SPECIAL, TextToImageResult, unseen_word_evidence, word_map_finding, word_maps, words_of
+from explainers.t2i_spec import (
+    SPECIAL,
+    TextToImageResult,
+    read_as_evidence,
+    unseen_word_evidence,
+    word_map_finding,
+    word_maps,
+    words_of,
+)
 from explainers.text_input import check_number
 from explainers.text_to_image import Interpolation, LatentCosts
 from models.text_image_data import COLOURS, POSITIONS, SIZES
@@ -49,6 +57,12 @@ def tokens_html(r: TextToImageResult) -> str:
         note.append(f"The prompt was cut at {len(r.tokens)} tokens: the model reads at most that many.")
     if not r.prompt:
         note.append("Empty prompt: the model draws unconditionally (guidance has nothing to push towards).")
+    if r.read_as:
+        swaps = ", ".join(f"'{typed}' as '{read}'" for typed, read in r.read_as)
+        note.append(f"No training caption uses {' or '.join(repr(t) for t, _ in r.read_as)}, so before the text "
+                    f"encoder the app looked it up in WordNet (a dictionary of English word senses) and the model read "
+                    f"{swaps}: the chips show what it read. DALL-E 3 rewrites prompts the same way, with a language "
+                    f"model. {read_as_evidence(r.model)}".strip())
     if rare:
         quoted = ", ".join(f"'{w}'" for w in r.rare_words)
         note.append(f"This model learned only digits (as figures or words), {len(COLOURS)} colours, {len(SIZES)} sizes "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import json
 import re
 
 import numpy as np
@@ -395,8 +396,9 @@ def test_words_it_never_learned_are_named_but_not_those_past_the_cut(tiny_model)
 
 def test_an_unseen_word_is_shown_with_the_nearest_word_the_model_learned():
     """minilm's vectors, read in one probe sentence: a trained word is its own nearest (1.0); 'teeny' lands
-    next to a trained small word (the card measured it followed), 'wee' far from every one; the page says
-    both, with the card's measurement of what that did to the pictures."""
+    next to a trained small word (the card measured it followed), 'wee' far from every one; for a word
+    the WordNet lexicon does not list ('microscopic') the page says its nearest learned word, with the
+    card's measurement of what that did to the pictures."""
     from explainers import text_to_image as t2i
     from explainers import text_to_image_views as views
     from models.text_image_data import EVAL_SIZE_WORDS
@@ -405,9 +407,31 @@ def test_an_unseen_word_is_shown_with_the_nearest_word_the_model_learned():
     word, sim = t2i.nearest_learned("teeny")
     assert word in SIZE_WORDS["small"] and sim > 0.8
     assert t2i.nearest_learned("wee")[1] < 0.6
-    r = t2i.generate("a teeny red 3 on a blue background", steps=2)
-    assert r.rare_nearest == (("teeny", word, sim),)
+    word, sim = t2i.nearest_learned("microscopic")
+    r = t2i.generate("a microscopic red 3 on a blue background", steps=2)
+    assert r.rare_nearest == (("microscopic", word, sim),) and r.read_as == ()
     note = html.unescape(views.tokens_html(r))
-    assert f"'teeny' -> '{word}' {sim:.2f}" in note
+    assert f"'microscopic' -> '{word}' {sim:.2f}" in note
     for w in (w for ws in EVAL_SIZE_WORDS.values() for w in ws):  # the card's figures, from eval.json
         assert f"'{w}' (" in note
+
+
+def test_a_size_word_it_never_learned_is_read_through_wordnet_and_the_page_says_so():
+    """'wee' and 'jumbo' (no training caption uses them; minilm puts 'wee' as near the large words as the
+    small ones) are read as 'small' and 'large' before the text encoder: the tokens are what the model
+    read, the page names each swap and the shipped measurement; a known word or one the lexicon does not
+    list is left as typed."""
+    from explainers import t2i_lexicon
+    from explainers import text_to_image as t2i
+    from explainers import text_to_image_views as views
+
+    assert t2i_lexicon.read_as("A Wee red 3, jumbo!") == ("A small red 3, large!", (("Wee", "small"), ("jumbo", "large")))
+    assert t2i_lexicon.read_as("a tiny 3 and a microscopic 4") == ("a tiny 3 and a microscopic 4", ())
+    r = t2i.generate("a wee red 3 on a blue background", steps=2)
+    assert r.read_as == (("wee", "small"),) and "small" in r.tokens and "wee" not in r.tokens and r.rare_words == []
+    note = html.unescape(views.tokens_html(r))
+    assert "'wee' as 'small'" in note and "WordNet" in note
+    table = json.loads((models.catalog.ASSETS / "tiny-t2i-digits" / "eval_read_as.json").read_text())["read_as"]
+    assert f"{100 * table['lexicon']['read_as']['size']:.0f}% of the time read this way" in note
+    plain = t2i.encode_prompt("a wee red 3", read_unknown=False)
+    assert "wee" in plain.tokens and plain.read_as == ()

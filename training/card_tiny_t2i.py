@@ -105,6 +105,32 @@ scenes it reads size {lay['reader_on_real_scenes']['size']:.0%} and position {la
 |---|---|---|---|
 {chr(10).join(lrows)}{per_text}
 """
+read_as = json.loads((d / "eval_read_as.json").read_text())["read_as"] if (d / "eval_read_as.json").exists() else None
+READ_AS = ""
+if read_as:
+    ra_rows = []
+    for key, label in (("held_out_read_as", "the held-out size words above"),
+                       ("lexicon", "every lexicon word no caption uses"),
+                       ("outside_lexicon", "words the lexicon does not list")):
+        r = read_as[key]
+        words = ", ".join(w for ws in r["words"].values() for w in ws)
+        ra_rows.append(f"| {label} ({words}) | {r['model_alone']['n']} | {r['model_alone']['size']:.0%} | "
+                       f"**{r['read_as']['size']:.0%}** | {r['model_alone']['digit_and_colours']:.0%} / "
+                       f"{r['read_as']['digit_and_colours']:.0%} |")
+    READ_AS = f"""
+## Size words read through WordNet (what the app does)
+
+Before the text encoder, the app reads a size word that no training caption uses through WordNet
+(`explainers/t2i_lexicon.py`, the lexicon built by `training/build_size_lexicon.py`: every one-word adjective
+whose first sense is WordNet's 'small' or 'large' or a satellite of it), as DALL-E 3 rewrites prompts before its
+image model reads them: 'wee' is read as 'small', 'jumbo' as 'large', and the page says so. The same prompts
+and starting noises (asking for a small or a large digit), the model alone (the words as typed) and as the app
+reads them; guidance {read_as['guidance']:g}:
+
+| size words | prompts | size right, alone | size right, read through WordNet | digit and both colours right, alone / read |
+|---|---|---|---|---|
+{chr(10).join(ra_rows)}
+"""
 COMPARE = ""
 if first:
     f3, n3 = first["by_guidance"][str(float(DEFAULT_GUIDANCE))], g[str(float(DEFAULT_GUIDANCE))]
@@ -171,7 +197,7 @@ reads digit / colour / background {ev['reader_on_real_scenes']['digit']:.1%} / {
 Per digit at guidance {DEFAULT_GUIDANCE:g} (digit right): {pd} (0 to 9).
 
 {BAR}
-{COMPARE}{LAYOUT}
+{COMPARE}{LAYOUT}{READ_AS}
 ## Reproduce
 
 ```bash
@@ -183,6 +209,7 @@ python -m training.train_tiny_t2i --stage dit --from-shipped assets/models/tiny-
     --workdir runs/t2i-rich/work --pool 80000 --dit-steps {ft['steps'] if ft else 12000} --extend-lr 3e-4 --checkpoints ""  # the richer captions (copy vae/ and scheduler/ into --out first)
 python -m training.eval_tiny_t2i --per-template 50 --guidance {' '.join(f'{float(k):g}' for k in g)} --earlier --json assets/models/tiny-t2i-digits/eval.json
 python -m training.eval_tiny_t2i --guidance 3 --layout 0 --seed 1 --json assets/models/tiny-t2i-digits/eval_seed1.json
+python -m training.eval_tiny_t2i --only-layout --layout 0 --read-as 50 --json assets/models/tiny-t2i-digits/eval_read_as.json
 python -m training.card_tiny_t2i                                                    # this card
 ```
 """

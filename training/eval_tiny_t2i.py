@@ -57,20 +57,43 @@ def eval_prompts(n_per_template: int, seed: int = 0, held_out: bool = False,
 
 
 LAYOUT_WORDS = ("held_out", "trained", "first")
+# Size words no training caption uses, read the way the app reads them (explainers.t2i_lexicon): the
+# held-out four, every other WordNet word of the lexicon, and words the lexicon does not have.
+READ_AS_WORDS = ("held_out_read_as", "lexicon", "outside_lexicon")
+OUTSIDE_LEXICON_SIZE_WORDS = {"small": ("puny", "microscopic", "lilliputian", "pint-sized", "bite-sized"),
+                              "large": ("supersized", "mountainous", "ginormous", "extra-large", "xxl")}
+
+
+def unseen_lexicon_words() -> dict[str, tuple[str, ...]]:
+    """The lexicon's words for small and large that no training caption uses."""
+    from explainers.t2i_lexicon import known, size_meanings
+
+    words: dict[str, list[str]] = {"small": [], "large": []}
+    for word, meaning in sorted(size_meanings().items()):
+        if not known(word):
+            words[meaning].append(word)
+    return {k: tuple(v) for k, v in words.items()}
 
 
 def layout_prompts(n_per_value: int, seed: int = 0, words: str = "held_out") -> list[tuple[str, Scene]]:
     """(prompt, scene) asking for a small or large digit (centred), or a medium one on the left, right, top
     or bottom, phrased by the richer grammar with the size words and position phrases that no training
     caption uses (words="held_out"), with every trained one ("trained"), or with the first model's three
-    of each ("first": small / tiny / little, large / big / huge, 'on the left', 'at the left', ...)."""
+    of each ("first": small / tiny / little, large / big / huge, 'on the left', 'at the left', ...).
+    READ_AS_WORDS ask only for sizes: "held_out_read_as" the held-out prompts' sizes, "lexicon" with the
+    lexicon's unseen words, "outside_lexicon" with OUTSIDE_LEXICON_SIZE_WORDS."""
     rng = np.random.default_rng(seed + 77)
+    held_out = ({**SIZE_WORDS, **EVAL_SIZE_WORDS}, {**POSITION_PHRASES, **EVAL_POSITION_PHRASES})
     sizes, positions = {
-        "held_out": ({**SIZE_WORDS, **EVAL_SIZE_WORDS}, {**POSITION_PHRASES, **EVAL_POSITION_PHRASES}),
+        "held_out": held_out, "held_out_read_as": held_out,
         "trained": (SIZE_WORDS, POSITION_PHRASES),
         "first": ({k: v[:3] for k, v in SIZE_WORDS.items()}, {k: v[:3] for k, v in POSITION_PHRASES.items()}),
+        "lexicon": ({**SIZE_WORDS, **unseen_lexicon_words()}, POSITION_PHRASES),
+        "outside_lexicon": ({**SIZE_WORDS, **OUTSIDE_LEXICON_SIZE_WORDS}, POSITION_PHRASES),
     }[words]
-    asks = [(size, "centre") for size in ("small", "large")] + [("medium", p) for p in POSITIONS[1:]]
+    asks = [(size, "centre") for size in ("small", "large")]
+    if words not in READ_AS_WORDS:
+        asks += [("medium", p) for p in POSITIONS[1:]]
     out = []
     for size, position in asks:
         for _ in range(n_per_value):
@@ -82,8 +105,10 @@ def layout_prompts(n_per_value: int, seed: int = 0, words: str = "held_out") -> 
 
 
 def generate_images(model: str, prompts: list[str], steps: int, guidance: float, seed: int = 0,
-                    batch: int = 32) -> np.ndarray:
-    """One image per prompt, from the starting noise of seed + its index: (N, 32, 32, 3) in [0, 1]."""
+                    batch: int = 32, read_unknown: bool = False) -> np.ndarray:
+    """One image per prompt, from the starting noise of seed + its index: (N, 32, 32, 3) in [0, 1].
+    read_unknown: read unseen size words through the WordNet lexicon first, as the app does (default: the
+    model alone, reading the words as typed)."""
     import torch
 
     import models
@@ -94,7 +119,7 @@ def generate_images(model: str, prompts: list[str], steps: int, guidance: float,
     images = []
     for i in range(0, len(prompts), batch):
         chunk = prompts[i:i + batch]
-        cond = pad_prompts([encode_prompt(p) for p in chunk])
+        cond = pad_prompts([encode_prompt(p, read_unknown=read_unknown) for p in chunk])
         n = len(chunk)
         uncond = (empty.states.expand(n, -1, -1), torch.ones(n, empty.states.shape[1]))
         out = sample(bundle, cond, uncond, start_noise(bundle, [seed + i + j for j in range(n)]), steps, guidance)
@@ -102,12 +127,16 @@ def generate_images(model: str, prompts: list[str], steps: int, guidance: float,
     return np.stack(images)
 
 
-def score_layout(model: str, prompts: list[tuple[str, Scene]], steps: int, guidance: float, seed: int = 0) -> dict:
+def score_layout(model: str, prompts: list[tuple[str, Scene]], steps: int, guidance: float, seed: int = 0,
+                 read_unknown: bool = False, phrases: tuple[str, ...] | None = None) -> dict:
     """How often the picture has the asked size (small / large prompts) and position (left / right / top /
-    bottom prompts), read by `read_layout`; with the digit and both colours on the same pictures."""
-    images = generate_images(model, [p for p, _ in prompts], steps, guidance, seed)
+    bottom prompts), read by `read_layout`; with the digit and both colours on the same pictures.
+    read_unknown: as `generate_images`; phrases: the words and phrases counted one by one (default: the
+    held-out size words and position phrases)."""
+    images = generate_images(model, [p for p, _ in prompts], steps, guidance, seed, read_unknown=read_unknown)
     size_hits, pos_hits, all_hits = [], [], []
-    held_out = [w for ws in EVAL_SIZE_WORDS.values() for w in ws] + [p for ps in EVAL_POSITION_PHRASES.values() for p in ps]
+    held_out = phrases or ([w for ws in EVAL_SIZE_WORDS.values() for w in ws]
+                           + [p for ps in EVAL_POSITION_PHRASES.values() for p in ps])
     by_phrase: dict[str, list[bool]] = {}
     for img, (prompt, s) in zip(images, prompts):
         size, position = read_layout(img)
@@ -117,10 +146,26 @@ def score_layout(model: str, prompts: list[tuple[str, Scene]], steps: int, guida
             if f" {phrase} " in f" {prompt.replace(',', ' ')} ":
                 by_phrase.setdefault(phrase, []).append(ok)
         all_hits.append(read_image(img) == (s.digit, s.fg, s.bg))
-    return dict(n=len(prompts), size=round(float(np.mean(size_hits)), 3), position=round(float(np.mean(pos_hits)), 3),
+    return dict(n=len(prompts), size=round(float(np.mean(size_hits)), 3),
+                position=round(float(np.mean(pos_hits)), 3) if pos_hits else None,
                 digit_and_colours=round(float(np.mean(all_hits)), 3),
                 by_held_out_phrase={k: [int(sum(v)), len(v)] for k, v in by_phrase.items()},
                 examples=[p for p, _ in prompts[::max(1, len(prompts) // 12)]])
+
+
+def score_read_as(model: str, n_per_size: int, seed: int, steps: int, guidance: float) -> dict:
+    """Size words no training caption uses (READ_AS_WORDS): how often the picture has the asked size, the
+    model alone (the words as typed) and the way the app reads them (through the WordNet lexicon), on the
+    same prompts and starting noise; with the words of each set."""
+    sets = {"held_out_read_as": EVAL_SIZE_WORDS, "lexicon": unseen_lexicon_words(),
+            "outside_lexicon": OUTSIDE_LEXICON_SIZE_WORDS}
+    out = {}
+    for words, by_size in sets.items():
+        prompts, phrases = layout_prompts(n_per_size, seed, words), tuple(w for ws in by_size.values() for w in ws)
+        out[words] = dict(words=by_size, **{
+            how: score_layout(model, prompts, steps, guidance, seed=1000 * seed, read_unknown=read, phrases=phrases)
+            for how, read in (("model_alone", False), ("read_as", True))})
+    return out
 
 
 def size_word_similarity() -> dict:
@@ -262,6 +307,9 @@ def main(argv=None) -> None:
                    help="also score the first model's held-out phrasings (EARLIER_EVAL_TEMPLATES)")
     p.add_argument("--transformer", default=None, metavar="DIR",
                    help="score this denoiser (e.g. runs/t2i-rich/model/transformer) in place of the shipped one")
+    p.add_argument("--read-as", type=int, default=0, metavar="N",
+                   help="prompts per asked size (small, large) for each set of unseen size words, the model alone "
+                        "and read through the WordNet lexicon as the app does; 0: skip")
     p.add_argument("--only-layout", action="store_true", help="only the size and position figures")
     p.add_argument("--json", default=None, help="write the figures to this file")
     p.add_argument("--threads", type=int, default=0,
@@ -295,6 +343,10 @@ def main(argv=None) -> None:
             f"{w}_words": score_layout(args.model, layout_prompts(args.layout, args.seed, w), steps, g, seed=1000 * args.seed)
             for w in LAYOUT_WORDS})
         print(json.dumps(report["layout"], indent=1), flush=True)
+    if args.read_as:
+        g = (args.guidance or [DEFAULT_GUIDANCE])[0]
+        report["read_as"] = dict(guidance=g, **score_read_as(args.model, args.read_as, args.seed, steps, g))
+        print(json.dumps(report["read_as"], indent=1), flush=True)
     if args.only_layout:
         return finish(report, args.json)
     for g in args.guidance or [DEFAULT_GUIDANCE]:
