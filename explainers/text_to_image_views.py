@@ -60,7 +60,7 @@ def tokens_html(r: TextToImageResult) -> str:
     if r.read_as:
         swaps = ", ".join(f"'{typed}' as '{read}'" for typed, read in r.read_as)
         note.append(f"No training caption uses {' or '.join(repr(t) for t, _ in r.read_as)}, so before the text "
-                    f"encoder the app looked it up in WordNet (a dictionary of English word senses) and the model read "
+                    f"encoder the app looked {'it' if len(r.read_as) == 1 else 'each'} up in WordNet (a dictionary of English word senses) and the model read "
                     f"{swaps}: the chips show what it read. DALL-E 3 rewrites prompts the same way, with a language "
                     f"model. {read_as_evidence(r.model)}".strip())
     if rare:
