@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 import models
-from explainers.compute import memoize
+from explainers.memory import memoize
 from explainers.text_input import clean_text
 from models.errors import InputError
 

@@ -1,7 +1,7 @@
 """Views of attention, as HTML drawn from arrays (no matplotlib per request): token chips, ONE
 scrubber holding every layer x head heatmap with its token labels (the all-heads grid of a layer
-sits under that layer's "average" frame), the "same word" line chart, and bertviz's interactive
-views packaged to run fully offline.
+sits under that layer's "average" frame). The "same word" line chart is in positions_views.py,
+bertviz's interactive views in bertviz_views.py.
 
 Numbering on the page and in the API: layers 1..L; heads 1..H, and head 0 = the average over
 the layer's heads. Every view is rendered once per (text, model, hide_special) and cached, so
@@ -12,24 +12,19 @@ from __future__ import annotations
 
 import html
 import itertools
-import re
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
 from explainers import charts, frames
-from explainers.attention import AttentionResult, SimilarityResult, attend
-from explainers.compute import memoize
+from explainers.attention import AttentionResult, attend
+from explainers.memory import memoize
 from models.errors import InputError
 
-BERTVIZ_MAX_TOKENS = 40  # bertviz's payload grows with layers x heads x T^2
 MAP_PX = 440  # side of a big heatmap (cells are whole pixels, so it is at most this)
 GRID_PX = 240  # most a small map in the all-heads grid may take
 CELL_MAX = 36
 GRID_LABEL_MIN_CELL = 11  # below this a small map's labels would overlap: it shows none
-OKABE_BLUE, OKABE_VERMILLION = "#0072b2", "#d55e00"
 
 # Scoped to the component (gr.HTML css_template). A map is a CSS grid: corner, column labels,
 # row labels, image; one cell of the label tracks = one token = `--cell` pixels of the image.
@@ -265,86 +260,3 @@ def attention_views(text: str, model: str = "minilm", hide_special: bool = True)
     r = attend(text, model)
     html_, start, n = attention_scrubber(r, bool(hide_special))
     return AttentionViews(token_chips_html(r), html_, start, n)
-
-
-# ---- the same word in two contexts ------------------------------------------------------------
-
-def similarity_html(sim: SimilarityResult, control: SimilarityResult | None, sentence_a: str, sentence_b: str,
-                    sentence_c: str = "") -> str:
-    """Cosine similarity of the word's vectors per layer (0 = embeddings), zoomed to the data,
-    with a same-meaning control line (A vs C) when given, and the numbers as a table."""
-    layers = np.arange(len(sim.similarities))
-    series = [dict(label="A vs B", x=layers, y=sim.similarities, color=OKABE_BLUE, dots=True)]
-    if control is not None:
-        series.append(dict(label="A vs C (control)", x=layers, y=control.similarities, color=OKABE_VERMILLION,
-                           dash=True, dots=True))
-    ys = np.concatenate([s["y"] for s in series])
-    pad = max(0.02, 0.1 * float(ys.max() - ys.min()))
-    ylim = (max(-1.0, float(ys.min()) - pad), min(1.0, float(ys.max()) + pad))
-    ticks = [(int(i), "emb" if i == 0 else str(int(i))) for i in layers]
-    chart = charts.line_svg(series, xlabel="layer (0 = embeddings, before any attention)",
-                            ylabel="cosine similarity", title=f"'{sim.word}' in A vs in B, layer by layer",
-                            width=520, height=260, ylim=ylim, xticks=ticks)
-    head = "".join(f"<th scope='col'>{'emb' if i == 0 else i}</th>" for i in layers)
-    rows = [f"<tr><th scope='row'>{html.escape(s['label'])}</th>"
-            + "".join(f"<td>{v:.3f}</td>" for v in s["y"]) + "</tr>" for s in series]
-    sents = [("A", sentence_a), ("B", sentence_b)] + ([("C", sentence_c)] if control is not None else [])
-    legend_ = "<br>".join(f"<b>{k}</b>: {html.escape(s[:120])}" for k, s in sents)
-    twice = [f"{n} times in {k}" for k, n in zip("AB", sim.occurrences) if n > 1]
-    if twice:
-        legend_ += (f"<br><span class='warn'>'{html.escape(sim.word)}' occurs {' and '.join(twice)}: the first "
-                    "occurrence in each sentence is compared.</span>")
-    return (f'<div class="at-cap">{legend_}</div>{chart}'
-            f'<table class="at-vals"><caption class="caption">Cosine similarity per layer (the y axis is zoomed '
-            f'to the data)</caption><thead><tr><th scope="col">layer</th>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table>')
-
-
-# ---- bertviz, offline ---------------------------------------------------------------------
-
-@lru_cache(maxsize=1)
-def _local_js() -> str:
-    """d3 v5 (from mpld3) and jQuery (from xstatic-jquery), plus a 10-line stand-in for
-    require.js: bertviz only calls `require.config` and `requirejs([...], callback)`."""
-    import mpld3
-    import xstatic.pkg.jquery as jq
-
-    d3 = (Path(mpld3.__file__).parent / "js" / "d3.v5.min.js").read_text(encoding="utf-8")
-    jquery = (Path(jq.BASE_DIR) / "jquery.min.js").read_text(encoding="utf-8")
-    shim = """
-window.requirejs = window.require = function (deps, callback) {
-  var found = {jquery: window.jQuery, d3: window.d3};
-  callback.apply(null, deps.map(function (d) { return found[d]; }));
-};
-window.require.config = window.requirejs.config = function () {};
-"""
-    return f"<script>{d3}</script>\n<script>{jquery}</script>\n<script>{shim}</script>"
-
-
-def bertviz_html(result: AttentionResult, view: str = "head", max_tokens: int = BERTVIZ_MAX_TOKENS) -> str:
-    """bertviz's head view or model view as an `<iframe srcdoc>` that needs no network."""
-    import torch
-    from bertviz import head_view, model_view
-
-    if view not in ("head", "model"):
-        raise InputError(f"view must be 'head' or 'model', not {view!r}")
-    t = min(len(result.tokens), max_tokens)
-    att = [torch.tensor(result.weights[i, :, :t, :t]).unsqueeze(0) for i in range(result.layers)]
-    fn = head_view if view == "head" else model_view
-    page = fn(att, result.tokens[:t], html_action="return").data
-    start = page.index("<script src=")
-    page = page[: start] + page[page.index("</script>", start) + len("</script>"):]
-    page = re.sub(r"require\.config\(\{.*?\}\);", "", page, count=1, flags=re.DOTALL)  # CDN paths: unused
-    doc = (f"<!doctype html><html><head><meta charset='utf-8'>{_local_js()}</head>"
-           f"<body style='background:#fff;margin:8px'>{page}</body></html>")
-    height = 620 if view == "head" else 140 + 100 * result.layers
-    note = (f"<p class='caption'>Showing the first {t} of {len(result.tokens)} tokens in this interactive view.</p>"
-            if t < len(result.tokens) else "")
-    hint = ("Hover over a token to see where it looks; click a colour square to show or hide a head. "
-            "bertviz numbers layers and heads from 0."
-            if view == "head" else "Each small square is one head (rows = layers, numbered from 0 by bertviz). "
-                                   "Click one to enlarge it.")
-    return (f"<p class='caption'>{hint}</p>{note}"
-            f"<iframe class='bertviz' title='bertviz {view} view' sandbox='allow-scripts' "
-            f"style='width:100%;height:{height}px;border:1px solid #ddd;border-radius:6px' "
-            f"srcdoc=\"{html.escape(doc, quote=True)}\"></iframe>")

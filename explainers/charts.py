@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 STATIC_END = "<!--/fv-static-->"
+OKABE_BLUE, OKABE_VERMILLION = "#0072b2", "#d55e00"  # Okabe-Ito: the two colours of every comparison (colour-blind safe)
 
 
 def bars_html(labels: Sequence[str], values: Sequence[float], highlight: int | None = None,

@@ -20,7 +20,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import models
-from explainers.compute import memoize
+from explainers.memory import memoize
 from explainers.text_input import check_number, clean_text
 from models.errors import InputError
 
@@ -260,42 +260,6 @@ def attention_cost(model: str = "tiny-gpt", lengths: tuple[int, ...] = DEFAULT_L
     return AttentionCost(model, list(lengths), att_f, oth_f, att_s, tot_s, slope, t_slope,
                          "Exponents fitted on lengths >= 64 (log-log least squares). FLOPs are exact counts; "
                          "times are medians and vary with the machine's load.")
-
-
-# ---- diffusion's knob: steps ----------------------------------------------------------------
-
-@dataclass
-class StepsTradeoff:
-    steps: list[int]
-    seconds: list[float]
-    images: list[np.ndarray]  # (H, W) in [0, 1], same seed
-    first_timestep: list[int]  # the timestep each run's first step evaluates the model at (999 = pure noise)
-
-
-STEP_COUNTS = (1, 2, 3, 5, 10, 50)  # what the Side by side tab compares
-
-
-@memoize(maxsize=4)
-def steps_tradeoff(prompt: str = "a handwritten 5", steps: tuple[int, ...] = (5, 10, 25, 50), seed: int = 0) -> StepsTradeoff:
-    from explainers.denoising import prompt_to_label
-    from models.diffusion import make_scheduler, sample
-    from models.digits import NULL_CLASS
-
-    label, _ = prompt_to_label(clean_text(prompt, "image prompt", max_chars=300))
-    bundle = models.load("tiny-ddpm")
-    labels = torch.tensor([label if label is not None else NULL_CLASS])
-    secs, imgs, first = [], [], []
-    for n in steps:
-        n = check_number(n, "steps", 1, 250, integer=True)
-        scheduler = make_scheduler(bundle.scheduler.config, "ddim")
-        scheduler.set_timesteps(n)
-        first.append(int(scheduler.timesteps[0]))
-        t0 = time.perf_counter()
-        x, _ = sample(bundle.model, make_scheduler(bundle.scheduler.config, "ddim"), labels, n,
-                      3.0 if label is not None else 0.0, seed, null_class=NULL_CLASS)
-        secs.append(time.perf_counter() - t0)
-        imgs.append(((x[0, 0].clamp(-1, 1) + 1) / 2).numpy())
-    return StepsTradeoff(list(steps), secs, imgs, first)
 
 
 def patches(image: np.ndarray, patch: int = 4) -> np.ndarray:

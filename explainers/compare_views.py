@@ -9,12 +9,12 @@ import html
 
 import numpy as np
 
-from explainers.charts import line_svg
-from explainers.compare import AttentionCost, RaceResult, StepsTradeoff, patches, race
-from explainers.compute import memoize
+from explainers.charts import OKABE_BLUE, OKABE_VERMILLION, line_svg
+from explainers.compare import AttentionCost, RaceResult, patches, race
 from explainers.frames import Axis, figure_tag, rgb_uri, scrubber
+from explainers.memory import memoize
+from explainers.step_counts import StepsTradeoff
 
-MAIN, ACCENT = "#0072b2", "#d55e00"  # Okabe-Ito blue and vermillion (colour-blind safe)
 ROW = 'style="display:flex;flex-wrap:wrap;gap:8px 16px;align-items:flex-start"'
 
 STATIC_ROWS = [  # (aspect, transformers, diffusion, which live row backs it up)
@@ -72,16 +72,16 @@ def timeline_html(r: RaceResult) -> str:
     g, u = r.gpt, r.unet
     ticks = _whole_ticks(max(len(g), len(u), len(r.gpt_no_cache_flops)))
     time_chart = line_svg(
-        [dict(label="transformer (tiny-gpt)", x=[p.index for p in g], y=np.cumsum([p.seconds for p in g]), color=MAIN,
+        [dict(label="transformer (tiny-gpt)", x=[p.index for p in g], y=np.cumsum([p.seconds for p in g]), color=OKABE_BLUE,
               dots=True),
-         dict(label="diffusion (tiny-ddpm)", x=[p.index for p in u], y=np.cumsum([p.seconds for p in u]), color=ACCENT,
+         dict(label="diffusion (tiny-ddpm)", x=[p.index for p in u], y=np.cumsum([p.seconds for p in u]), color=OKABE_VERMILLION,
               dots=True)],
         "forward pass", "cumulative seconds", title="Time, measured live", width=470, xticks=ticks)
     flops_chart = line_svg(
-        [dict(label="transformer, KV cache", x=[p.index for p in g], y=[p.flops / 1e6 for p in g], color=MAIN, dots=True),
+        [dict(label="transformer, KV cache", x=[p.index for p in g], y=[p.flops / 1e6 for p in g], color=OKABE_BLUE, dots=True),
          dict(label="transformer, no cache", x=list(range(1, len(r.gpt_no_cache_flops) + 1)),
-              y=np.array(r.gpt_no_cache_flops) / 1e6, color=MAIN, dash=True),
-         dict(label="diffusion (tiny-ddpm)", x=[p.index for p in u], y=[p.flops / 1e6 for p in u], color=ACCENT,
+              y=np.array(r.gpt_no_cache_flops) / 1e6, color=OKABE_BLUE, dash=True),
+         dict(label="diffusion (tiny-ddpm)", x=[p.index for p in u], y=[p.flops / 1e6 for p in u], color=OKABE_VERMILLION,
               dots=True)],
         "forward pass", "MFLOPs in this pass (log)", title="FLOPs per pass (FlopCounterMode)", logy=True, width=470,
         xticks=ticks)
@@ -127,16 +127,16 @@ def attention_cost_html(c: AttentionCost) -> str:
     n = np.array(c.lengths, dtype=float)
     fit = c.attention_flops[-1] * (n / n[-1]) ** 2
     flops = line_svg(
-        [dict(label=f"attention: slope {c.exponent:.2f}", x=n, y=np.array(c.attention_flops) / 1e6, color=ACCENT,
+        [dict(label=f"attention: slope {c.exponent:.2f}", x=n, y=np.array(c.attention_flops) / 1e6, color=OKABE_VERMILLION,
               dots=True),
-         dict(label="everything else", x=n, y=np.array(c.other_flops) / 1e6, color=MAIN, dots=True),
+         dict(label="everything else", x=n, y=np.array(c.other_flops) / 1e6, color=OKABE_BLUE, dots=True),
          dict(label="exactly quadratic", x=n, y=fit / 1e6, color="#777777", dash=True)],
         "sequence length (tokens, log)", "MFLOPs per pass (log)", title="FLOPs (exact count)", logx=True, logy=True,
         width=470, height=260)
     secs = line_svg(
         [dict(label=f"attention: slope {c.time_exponent:.2f}", x=n, y=np.array(c.attention_seconds) * 1e3,
-              color=ACCENT, dots=True),
-         dict(label="whole forward pass", x=n, y=np.array(c.total_seconds) * 1e3, color=MAIN, dots=True)],
+              color=OKABE_VERMILLION, dots=True),
+         dict(label="whole forward pass", x=n, y=np.array(c.total_seconds) * 1e3, color=OKABE_BLUE, dots=True)],
         "sequence length (tokens, log)", "milliseconds (median, log)", title="Time (measured, noisy)", logx=True,
         logy=True, width=470, height=260)
     return (f"<p><b>{html.escape(c.model)}: doubling the length multiplies attention FLOPs by "
@@ -152,7 +152,7 @@ def steps_html(s: StepsTradeoff) -> str:
         diff = float(np.abs(img - ref).mean())
         figs.append(figure_tag(rgb_uri(img), f"{n} step{'s' if n > 1 else ''} from t = {t}: {sec:.2f} s, differs "
                                f"from {s.steps[-1]} steps by {diff:.3f}", f"The digit after {n} DDIM steps", 140))
-    chart = line_svg([dict(label="seconds", x=s.steps, y=s.seconds, color=ACCENT, dots=True)], "DDIM steps",
+    chart = line_svg([dict(label="seconds", x=s.steps, y=s.seconds, color=OKABE_VERMILLION, dots=True)], "DDIM steps",
                      "seconds", title="Time grows linearly with the steps", width=320, height=200)
     late = [(n, t) for n, t in zip(s.steps, s.first_timestep) if t < 900]
     note = ""

@@ -1,8 +1,8 @@
 """Views of diffusion, drawn from arrays (no matplotlib per request): the denoising run as one
 scrubber (every step's x_t, predicted noise, predicted x0, schedule position and guidance
 panel, for every image of the batch), prompt-to-digit bars, the same seed through tiny-ddpm's
-training checkpoints, the forward process under two schedules as one scrubber, and an animated
-GIF of a run (PIL) for download.
+training checkpoints, and an animated GIF of a run (PIL) for download. The forward process (the
+Noising tab) has its own views: explainers/noising_views.py.
 
 Every view is rendered once per result: the HTML is cached by the settings that determine it,
 so thirty students pressing the same example cost one run and one rendering.
@@ -10,67 +10,43 @@ so thirty students pressing the same example cost one run and one rendering.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from pathlib import Path
 
 import numpy as np
 
-from explainers import noising
-from explainers.charts import bars_html, data_table, line_svg, plain
-from explainers.compute import MEMORY, memoize
+from explainers.charts import OKABE_BLUE, OKABE_VERMILLION, bars_html, data_table, line_svg, plain
 from explainers.denoising import (
     DIGIT_WORDS,
     MARGIN,
     NOISE_RANGE,
     THRESHOLD,
     DenoiseResult,
-    TrainingRun,
     step_info,
 )
+from explainers.denoising_checkpoints import TrainingRun
 from explainers.frames import (
     Axis,
     Pictures,
     figure_tag,
-    gif_path,
     heat_uri,
-    png_uri,
-    rgb_uri,
     scrubber,
-    write_gif,
 )
+from explainers.gif_files import gif_path, write_gif
+from explainers.memory import MEMORY
+from explainers.noising_views import PICTURE_ROW, display_width, picture_uri, schedule_curve
 
 GIF_MAX_FRAMES = 100
 MAX_FRAMES_PER_IMAGE = 101  # longer runs (DDPM, 1000 steps) show evenly spaced steps, first and last included
 MAX_FRAMES_TOTAL = 420  # all images of a batch together: keeps one run's page payload to a few MB
 IMAGE_PX = 168  # a 28-pixel digit drawn at 6x with crisp pixels
-MAIN, ACCENT = "#0072b2", "#d55e00"  # Okabe-Ito blue and vermillion (colour-blind safe)
-ROW = 'style="display:flex;flex-wrap:wrap;gap:6px 14px;align-items:flex-start"'  # pictures side by side
 DENOISE_VIEWS, GIFS = "diffusion_views.denoise_view", "diffusion_views.animation_gif"  # MEMORY namespaces
 MEMORY.cap(DENOISE_VIEWS, 8)
 MEMORY.cap(GIFS, 16)
 
 
-def _uri(img: np.ndarray, pics: Pictures | None = None) -> str:
-    """(H, W, C) in [0, 1] -> PNG data URI (grey when C == 1)."""
-    return rgb_uri(img[..., 0] if img.shape[-1] == 1 else img, pics)
-
-
-def _width(img: np.ndarray, target: int = IMAGE_PX) -> int:
-    """Display width: small images scaled up by a whole factor, big ones shown at their size."""
-    w = img.shape[1]
-    return w * max(1, target // w)
-
-
 def _fig(img: np.ndarray, caption: str, alt: str, target: int = IMAGE_PX, pics: Pictures | None = None) -> str:
-    return figure_tag(_uri(img, pics), caption, alt, _width(img, target))
-
-
-def _curve(alphas_cumprod: np.ndarray, n: int = 80) -> tuple[np.ndarray, np.ndarray]:
-    """alpha-bar thinned to ~n points (the chart repeats in every frame: keep it small)."""
-    idx = np.unique(np.linspace(0, len(alphas_cumprod) - 1, n).round().astype(int))
-    return idx, np.asarray(alphas_cumprod)[idx]
+    return figure_tag(picture_uri(img, pics), caption, alt, display_width(img, target))
 
 
 # ---- the denoising run ----------------------------------------------------------------------
@@ -104,16 +80,16 @@ def step_caption(r: DenoiseResult, step: int) -> str:
 def schedule_position(alphas_cumprod: np.ndarray, t: int, table: bool = True) -> str:
     """alpha-bar over all timesteps with a marker at t (inline SVG, a few hundred bytes).
     table=False leaves out the curve's screen-reader table (`schedule_table` carries it once)."""
-    x, y = _curve(alphas_cumprod)
+    x, y = schedule_curve(alphas_cumprod)
     ab = float(alphas_cumprod[t])
-    return line_svg([dict(label="alpha-bar_t", x=x, y=y, color=MAIN)], "timestep t (999 = pure noise)",
+    return line_svg([dict(label="alpha-bar_t", x=x, y=y, color=OKABE_BLUE)], "timestep t (999 = pure noise)",
                     "share of image", title=f"t = {t}, alpha-bar = {plain(ab)}", width=300, height=190,
-                    points=[(t, ab, ACCENT)], vline=t, ylim=(0.0, 1.0), table=table, shared=not table)
+                    points=[(t, ab, OKABE_VERMILLION)], vline=t, ylim=(0.0, 1.0), table=table, shared=not table)
 
 
 def schedule_table(alphas_cumprod: np.ndarray) -> str:
     """The alpha-bar curve's numbers for screen readers, once per view (not once per frame)."""
-    x, y = _curve(alphas_cumprod)
+    x, y = schedule_curve(alphas_cumprod)
     return data_table([dict(label="alpha-bar_t", x=x, y=y)], "timestep t (999 = pure noise)", "share of image",
                       "alpha-bar over all timesteps")
 
@@ -132,7 +108,7 @@ def _guidance_html(r: DenoiseResult, step: int, b: int, amp: float, pics: Pictur
     uncond = r.images("noise_uncond", b)[i]
     cond = r.images("noise_cond", b)[i]
     diff = (cond - uncond).mean(axis=-1) * 2 * NOISE_RANGE  # (H, W) back in noise units
-    w = _width(uncond, 120)
+    w = display_width(uncond, 120)
     figs = [
         _fig(uncond, "unconditional (no label)", f"Step {step}: the noise predicted without the label", 120, pics),
         _fig(cond, f"conditional (label {r.label})", f"Step {step}: the noise predicted with the label {r.label}", 120, pics),
@@ -142,7 +118,7 @@ def _guidance_html(r: DenoiseResult, step: int, b: int, amp: float, pics: Pictur
         _fig(r.images("noise_pred", b)[i], f"used: uncond + {plain(r.guidance)} x difference",
              f"Step {step}: the guided noise that was used, guidance {plain(r.guidance)}", 120, pics),
     ]
-    return (f'<div class="fv-guide"><b>Guidance at this step (t = {info["t"]})</b><div {ROW}>{"".join(figs)}</div></div>')
+    return (f'<div class="fv-guide"><b>Guidance at this step (t = {info["t"]})</b><div {PICTURE_ROW}>{"".join(figs)}</div></div>')
 
 
 def denoise_frame(r: DenoiseResult, step: int, b: int = 0, amp: float = 1.0, pics: Pictures | None = None) -> str:
@@ -162,7 +138,7 @@ def denoise_frame(r: DenoiseResult, step: int, b: int = 0, amp: float = 1.0, pic
     ]
     image = f"Image {b + 1} of {r.batch}. " if r.batch > 1 else ""
     return (f'<p class="fv-cap">{html.escape(image + step_caption(r, step))}</p>'
-            f'<div class="fv-row3" {ROW}>{"".join(figs)}{schedule_position(r.alphas_cumprod, info["t"], table=False)}</div>'
+            f'<div class="fv-row3" {PICTURE_ROW}>{"".join(figs)}{schedule_position(r.alphas_cumprod, info["t"], table=False)}</div>'
             f'{_guidance_html(r, step, b, amp, pics)}')
 
 
@@ -204,10 +180,10 @@ def step_data(r: DenoiseResult, step: int, b: int = 0) -> dict:
     info = step_info(r, step)
     i = info["pred_index"]
     out = dict(step=step, steps=r.steps, t=info["t"], alpha_bar=info["alpha_bar"], final=info["final"],
-               caption=step_caption(r, step), x_t=_uri(r.images("x_t", b)[step]),
-               noise_pred=_uri(r.images("noise_pred", b)[i]), x0_pred=_uri(r.images("x0_pred", b)[i]))
+               caption=step_caption(r, step), x_t=picture_uri(r.images("x_t", b)[step]),
+               noise_pred=picture_uri(r.images("noise_pred", b)[i]), x0_pred=picture_uri(r.images("x0_pred", b)[i]))
     if r.guided:
-        out.update(noise_uncond=_uri(r.images("noise_uncond", b)[i]), noise_cond=_uri(r.images("noise_cond", b)[i]),
+        out.update(noise_uncond=picture_uri(r.images("noise_uncond", b)[i]), noise_cond=picture_uri(r.images("noise_cond", b)[i]),
                    guidance=r.guidance)
     return out
 
@@ -231,73 +207,11 @@ def training_view(tr: TrainingRun) -> str:
     rows = []
     for name, frames in zip(tr.names, tr.x_t):
         cells = "".join(
-            f'<td>{figure_tag(_uri(frames[c]), "", f"{name}, step {c} of {tr.steps}", 84)}</td>' for c in cols)
+            f'<td>{figure_tag(picture_uri(frames[c]), "", f"{name}, step {c} of {tr.steps}", 84)}</td>' for c in cols)
         rows.append(f'<tr><th scope="row">{html.escape(name)}</th>{cells}</tr>')
     return (f'<table class="fv-train"><caption>The same seed ({tr.seed}), prompt and settings through tiny-ddpm\'s '
             f'training checkpoints: {html.escape(tr.what)}</caption><thead><tr><th></th>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table>')
-
-
-# ---- forward process ------------------------------------------------------------------------
-
-def _jpeg_uri(img: np.ndarray, quality: int = 70) -> str:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray((np.clip(img, 0, 1) * 255).round().astype(np.uint8)).save(buf, format="JPEG", quality=quality)
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _pic(img: np.ndarray, pics: Pictures | None = None) -> str:
-    """Small grey images as PNG (exact pixels); colour photos as JPEG (a tenth of the bytes)."""
-    if img.shape[-1] == 1:
-        return png_uri((np.clip(img[..., 0], 0, 1) * 255).round().astype(np.uint8), pics)
-    return _jpeg_uri(img)
-
-
-def noising_view(f: noising.ForwardRun) -> str:
-    """Every t of the run (every 10th step, the ends, and the chosen one) under both schedules,
-    one scrubber; the clean image above it."""
-    pics = Pictures()
-    w = _width(f.x_t["linear"][0], 224)
-    curves = {name: _curve(noising.alphas_cumprod(name)) for name in noising.SCHEDULES}
-    frames = {}
-    for k, t in enumerate(f.ts):
-        figs = []
-        for name in noising.SCHEDULES:
-            ab = float(f.alpha_bar[name][k])
-            figs.append(figure_tag(_pic(f.x_t[name][k], pics), f"{name}: alpha-bar = {plain(ab)}",
-                                   f"t = {t}, {name} schedule: {ab ** 0.5:.2f} x image + {(1 - ab) ** 0.5:.2f} x noise",
-                                   w))
-        chart = line_svg([dict(label=n, x=curves[n][0], y=curves[n][1], color=c, dash=n == "cosine")
-                          for n, c in zip(noising.SCHEDULES, (MAIN, ACCENT))], "timestep t", "alpha-bar_t",
-                         title=f"t = {t}", width=320, height=200, vline=t, ylim=(0.0, 1.0), table=False, shared=True,
-                         points=[(t, float(f.alpha_bar[n][k]), c) for n, c in zip(noising.SCHEDULES, (MAIN, ACCENT))])
-        cap = noising.training_target(t, float(f.alpha_bar["linear"][k]))
-        frames[(k,)] = f'<div class="fv-row3" {ROW}>{"".join(figs)}{chart}</div><p class="fv-cap">{html.escape(cap)}</p>'
-    start = f.ts.index(f.start)
-    clean = figure_tag(_pic(f.clean, pics), "the clean image x_0 (t = 0)", "The clean input image before any noise",
-                       _width(f.clean, 256))
-    header = (f'<div>{clean}</div><p class="fv-note">Drag the Step t slider or use the arrow keys: all '
-              f'{len(f.ts)} steps shown are already here (every 10th of 1,000, the last one, and t = {f.start}).</p>'
-              + data_table([dict(label=n, x=curves[n][0], y=curves[n][1]) for n in noising.SCHEDULES], "timestep t",
-                           "alpha-bar_t", "alpha-bar over all timesteps, both schedules"))
-    return scrubber([Axis("Step t", 0, len(f.ts) - 1, start, "(0 = clean, 999 = pure noise)", values=tuple(f.ts))],
-                    frames, header=header, play=True, pics=pics)
-
-
-def noise_grid(f: noising.ForwardRun, steps: tuple[int, ...] = noising.GRID_STEPS) -> str:
-    """x_t at a few t (columns) for both schedules (rows), same noise throughout: an HTML table."""
-    cols = [t for t in steps if t in f.ts]
-    head = "".join(f'<th scope="col">t = {t}</th>' for t in cols)
-    rows = []
-    for name in noising.SCHEDULES:
-        cells = "".join(
-            f'<td>{figure_tag(_pic(f.x_t[name][f.ts.index(t)]), "alpha-bar " + plain(float(f.alpha_bar[name][f.ts.index(t)]), 2), f"{name} schedule at t = {t}", 96)}</td>'
-            for t in cols)
-        rows.append(f'<tr><th scope="row">{name}</th>{cells}</tr>')
-    return (f'<table class="fv-train"><caption>The forward process at a glance: the same image and noise, more '
-            f'noise to the right</caption><thead><tr><th></th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
 
 
 # ---- animation ------------------------------------------------------------------------------
@@ -336,32 +250,3 @@ def _write_gif(result: DenoiseResult, key: tuple, scale: int | None) -> str:
         images.append(Image.fromarray(row[..., 0] if row.shape[-1] == 1 else row).convert("P"))
     durations = [60] * (len(images) - 1) + [1500]  # hold the final image
     return write_gif(name, images, durations)
-
-
-def noising_views(image, t: int) -> tuple[str, str]:
-    """(scrubber, glance table) for an image; an uploaded file is rendered once per (file, t)."""
-    import os
-
-    from explainers.text_input import check_number
-
-    t = check_number(t, "t", 0, noising.T - 1, integer=True)
-    if isinstance(image, (str, os.PathLike)) and os.path.isfile(image):
-        return _noising_views(str(image), os.path.getmtime(image), t)
-    f = noising.forward_run(image, t)
-    return noising_view(f), noise_grid(f)
-
-
-@memoize(maxsize=16)
-def _noising_views(path: str, mtime: float, t: int) -> tuple[str, str]:
-    f = noising.forward_run(path, t)
-    return noising_view(f), noise_grid(f)
-
-
-def noising_step_data(image, t: int) -> dict:
-    """One t as plain data for API clients: x_t under both schedules (PNG data URIs) and numbers."""
-    out: dict = dict(t=int(t))
-    for name in noising.SCHEDULES:
-        x_t, ab = noising.noise_image(image, t, name)
-        out[name] = dict(alpha_bar=ab, image=_uri(noising.to_display(x_t)))
-    out["caption"] = noising.training_target(int(t), out["linear"]["alpha_bar"])
-    return out

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 import models
-from explainers.compute import memoize
+from explainers.memory import memoize
 from explainers.text_input import check_number
 from explainers.vision import preprocess, vit_probs
 from models.errors import InputError

@@ -23,8 +23,8 @@ import numpy as np
 import torch
 
 import models
-from explainers.compute import memoize
 from explainers.generation import generate
+from explainers.memory import memoize
 from explainers.text_input import check_number, clean_text
 from models.errors import InputError
 from models.shakespeare import corpus

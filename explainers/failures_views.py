@@ -8,9 +8,9 @@ import html
 import numpy as np
 
 from explainers import frames
+from explainers.charts import OKABE_BLUE, OKABE_VERMILLION
 from explainers.failures import SEEN_RUN, Calibration, Remembered
 
-OKABE_BLUE, OKABE_VERMILLION = "#0072b2", "#d55e00"
 CSS = """
 .fl-tok {font-family:ui-monospace,monospace;font-size:14px;white-space:pre-wrap;line-height:1.9}
 .fl-tok span {padding:1px 0;border-bottom:3px solid transparent}

@@ -17,8 +17,8 @@ import torch
 
 import models
 from explainers.attention import readable
-from explainers.compute import memoize
 from explainers.logit_lens import final_norm
+from explainers.memory import memoize
 from explainers.next_token import check_decoder, context_limit, encode_left
 from explainers.text_input import check_number, clean_text
 

@@ -17,7 +17,7 @@ import torch
 
 import models
 from explainers.attention import readable
-from explainers.compute import memoize
+from explainers.memory import memoize
 from explainers.next_token import (
     Sampling,
     before_after,

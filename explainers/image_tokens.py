@@ -22,7 +22,7 @@ import numpy as np
 
 import models
 from explainers import denoising, vision
-from explainers.compute import memoize
+from explainers.memory import memoize
 from explainers.text_input import check_number
 from models.digits import DIGIT_WORDS
 from models.errors import InputError

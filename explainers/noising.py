@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from explainers.compute import memoize
+from explainers.memory import memoize
 from explainers.text_input import check_number
 from models.errors import InputError
 

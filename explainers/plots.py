@@ -6,8 +6,6 @@ from __future__ import annotations
 from matplotlib.figure import Figure
 
 CMAP = "viridis"  # perceptually uniform and colour-blind safe
-ACCENT = "#d55e00"  # Okabe-Ito vermillion
-MAIN = "#0072b2"  # Okabe-Ito blue
 MUTED = "#bbbbbb"
 
 

@@ -17,7 +17,7 @@ import torch
 
 import models
 from explainers.attention import readable
-from explainers.compute import memoize
+from explainers.memory import memoize
 from explainers.text_input import check_number, clean_text
 from models.errors import InputError
 

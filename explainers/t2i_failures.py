@@ -26,7 +26,7 @@ import torch
 import models
 from explainers import text_to_image as t2i
 from explainers import vision
-from explainers.compute import memoize
+from explainers.memory import memoize
 from explainers.t2i_spec import (
     DEFAULT_GUIDANCE,
     DEFAULT_MODEL,

@@ -9,6 +9,7 @@ import html
 import numpy as np
 
 from explainers import charts, frames
+from explainers.charts import OKABE_BLUE, OKABE_VERMILLION
 from explainers.t2i_failures import (
     COLOUR_OK,
     LESSON_PROMPT,
@@ -69,8 +70,8 @@ def guidance_curve() -> str:
     if not m:
         return "<p class='caption'>(Not measured yet: run <code>python -m training.eval_t2i_failures</code>.)</p>"
     g = [r["guidance"] for r in m["rows"]]
-    chart = charts.line_svg([dict(label="artifact rate", x=g, y=[r["artifact_rate"] for r in m["rows"]], color="#d55e00", dots=True),
-                             dict(label="ViT confidence in the digit", x=g, y=[r["vit"] for r in m["rows"]], color="#0072b2",
+    chart = charts.line_svg([dict(label="artifact rate", x=g, y=[r["artifact_rate"] for r in m["rows"]], color=OKABE_VERMILLION, dots=True),
+                             dict(label="ViT confidence in the digit", x=g, y=[r["vit"] for r in m["rows"]], color=OKABE_BLUE,
                                   dash=True, dots=True)],
                             "guidance scale", "share", title="Artifacts against guidance (measured)", ylim=(0, 1))
     best = min(m["rows"], key=lambda r: r["artifact_rate"])

@@ -22,7 +22,7 @@ import torch
 
 import models
 from explainers import generation
-from explainers.compute import memoize
+from explainers.memory import memoize
 from explainers.text_input import check_number, clean_text
 from models import masked_diffusion
 from models.errors import InputError

@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 
 import models
-from explainers.compute import memoize
+from explainers.memory import memoize
 from explainers.t2i_spec import (
     MAX_GUIDANCE,
     MAX_IMAGES,

@@ -17,6 +17,7 @@ import html
 import numpy as np
 
 from explainers import charts, frames
+from explainers.t2i_comparisons import Interpolation, LatentCosts
 from explainers.t2i_spec import (
     SPECIAL,
     TextToImageResult,
@@ -27,7 +28,6 @@ from explainers.t2i_spec import (
     words_of,
 )
 from explainers.text_input import check_number
-from explainers.text_to_image import Interpolation, LatentCosts
 from models.text_image_data import COLOURS, POSITIONS, SIZES
 
 IMG = 150  # display width of a 32x32 image (pixels are drawn crisp)

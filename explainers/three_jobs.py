@@ -28,7 +28,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import models
-from explainers.compute import memoize
+from explainers.memory import memoize
 from explainers.text_input import check_number, clean_text
 from models.errors import InputError
 from models.t2i_sampler import attention_of, clean_latent, fresh_scheduler

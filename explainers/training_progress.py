@@ -16,8 +16,8 @@ import torch
 
 import models
 from explainers.attention import readable
-from explainers.compute import memoize
 from explainers.generation import sample_loop
+from explainers.memory import memoize
 from explainers.next_token import Sampling, check_decoder, context_limit, encode_left
 from explainers.text_input import check_number, clean_text
 from models.errors import InputError

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 import models
-from explainers.compute import memoize
+from explainers.memory import memoize
 from models.dates import ALPHABET, MAX_SOURCE_CHARS, TARGET_CHARS, TARGET_FIELDS
 from models.errors import InputError
 from models.seq2seq import attentions, greedy

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 import models
-from explainers.compute import memoize
+from explainers.memory import memoize
 from models.errors import InputError
 from models.text_image_data import background_distance
 
@@ -295,36 +295,3 @@ def digit_in(prompt: str) -> int | None:
         if word in DIGIT_WORDS:
             return DIGIT_WORDS.index(word)
     return None
-
-
-# ---- example pictures (python -m explainers.vision) ---------------------------------------
-
-def write_examples(out=None) -> list:
-    """The tab's example pictures: held-out digits (never trained on, 28x28) and a synthetic
-    mouse sketch (dark strokes on a white 280x280 canvas, like the Sketchpad's)."""
-    from pathlib import Path
-
-    from PIL import Image, ImageDraw
-
-    from models.digits import held_out_mask, mnist_digits
-
-    out = Path(out or Path(__file__).resolve().parent.parent / "assets" / "examples" / "vision")
-    out.mkdir(parents=True, exist_ok=True)
-    x, y = mnist_digits()
-    held = held_out_mask(len(x))
-    written = []
-    for d in (2, 5, 8):
-        i = int(np.flatnonzero(held & (y == d))[0])
-        written.append(out / f"heldout-{d}.png")
-        Image.fromarray((x[i] * 255).round().astype(np.uint8)).save(written[-1])
-    canvas = Image.new("RGB", (280, 280), "white")
-    pen = ImageDraw.Draw(canvas)
-    for line in [((170, 40), (70, 170)), ((70, 170), (210, 170)), ((170, 40), (170, 250))]:  # a "4"
-        pen.line(line, fill="black", width=18, joint="curve")
-    written.append(out / "sketch-4.png")
-    canvas.save(written[-1])
-    return written
-
-
-if __name__ == "__main__":
-    print("\n".join(map(str, write_examples())))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from explainers import charts, frames
+from explainers.charts import OKABE_VERMILLION
 from explainers.vision import UNSURE, DecidedResult, VisionResult, rollout_of
 
 DIGITS = [str(d) for d in range(10)]
@@ -19,7 +20,7 @@ PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#0
 SHOW = 168  # on-screen width of a 28x28 digit, in CSS pixels
 
 
-def _box(row: int, col: int, grid: int, colour: str = "#d55e00") -> str:
+def _box(row: int, col: int, grid: int, colour: str = OKABE_VERMILLION) -> str:
     """A square outline over patch (row, col) of an image inside `.vz-wrap` (CSS positioned)."""
     s = 100.0 / grid
     return (f'<span class="vz-box" style="left:{col * s:.3f}%;top:{row * s:.3f}%;width:{s:.3f}%;height:{s:.3f}%;'

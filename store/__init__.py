@@ -4,7 +4,7 @@
 
 A tab's ui module validates the raw values with its topic's spec (`explainers.<topic>` /
 `explainers.t2i_spec`), asks the topic for the result of those settings (computed once in
-`explainers.compute.MEMORY`, single flight: identical requests arriving together share one run),
+`explainers.memory.MEMORY`, single flight: identical requests arriving together share one run),
 and asks the store for each view it shows. A view is rendered once per (settings, view options)
 and kept in the same memory, inside its budget in bytes, so thirty students pressing the same
 example cost one run and one render, and a view opened later (a sub-view of Text to image) is
@@ -27,7 +27,8 @@ import threading
 from collections.abc import Callable, Hashable
 
 from explainers import catalog
-from explainers.compute import MEMORY, THREADS_PER_SLOT, Memory, share_the_gil
+from explainers.compute import THREADS_PER_SLOT, share_the_gil
+from explainers.memory import MEMORY, Memory
 
 
 class RunStore:

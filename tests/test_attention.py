@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import models
-from explainers import attention, attention_views, frames
+from explainers import attention, attention_views, bertviz_views, frames, positions_views
 from models.errors import InputError
 from tests.conftest import call
 
@@ -166,7 +166,7 @@ def test_per_view_html_and_one_based_numbering():
 def test_same_word_chart_is_zoomed_and_has_a_control_line():
     s = attention.contextual_similarity(RIVER, MONEY, "bank")
     c = attention.contextual_similarity(RIVER, STREAM, "bank")
-    page = attention_views.similarity_html(s, c, RIVER, MONEY, STREAM)
+    page = positions_views.similarity_html(s, c, RIVER, MONEY, STREAM)
     assert page.count("<polyline") == 2 and "A vs C (control)" in page and "<svg" in page
     assert ">emb<" in page and all(f">{i}<" in page for i in range(1, 7))  # whole layer numbers only
     assert ">2.5<" not in page and "0.5<" not in page.split("<table")[0].split("layer")[0]
@@ -181,7 +181,7 @@ def test_same_word_chart_is_zoomed_and_has_a_control_line():
 
 def test_bertviz_is_offline():
     r = attention.attend(RIVER, "minilm")
-    page = attention_views.bertviz_html(r, "model")
+    page = bertviz_views.bertviz_html(r, "model")
     assert "cdnjs" not in page and "<script src=" not in page and "srcdoc=" in page
 
 
@@ -273,5 +273,5 @@ def test_a_repeated_word_says_which_occurrence_is_compared():
     a, b = "The bank by the river, then the bank again.", "The bank lent her money."
     sim = attention.contextual_similarity(a, b, "bank", "minilm")
     assert sim.occurrences == (2, 1)
-    page = attention_views.similarity_html(sim, None, a, b)
+    page = positions_views.similarity_html(sim, None, a, b)
     assert "occurs 2 times in A: the first occurrence in each sentence is compared" in page.replace("&#x27;", "'")

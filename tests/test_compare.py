@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import models
-from explainers import compare, compare_views
+from explainers import compare, compare_views, step_counts
 from tests.conftest import call
 
 
@@ -94,7 +94,7 @@ def test_race_endpoints(client):
 
 
 def test_steps_tradeoff_shows_where_fewer_steps_cost():
-    s = compare.steps_tradeoff("a handwritten 5", (1, 3, 10, 50), 0)
+    s = step_counts.steps_tradeoff("a handwritten 5", (1, 3, 10, 50), 0)
     diff = [float(np.abs(img - s.images[-1]).mean()) for img in s.images]
     assert diff[0] > 3 * diff[2]  # one step is far from fifty; ten are close
     view = compare_views.steps_html(s)
@@ -113,7 +113,7 @@ def test_concurrent_races_count_their_own_passes():
 def test_few_step_runs_say_where_they_start():
     """A 1-step DDIM run with 'leading' spacing evaluates the model at t = 0 only: the page says so
     instead of promising a blurry average."""
-    s = compare.steps_tradeoff("a handwritten 5", (1, 2, 50), 0)
+    s = step_counts.steps_tradeoff("a handwritten 5", (1, 2, 50), 0)
     assert s.first_timestep[0] == 0 and s.first_timestep[1] == 500 and s.first_timestep[2] > 900
     html = compare_views.steps_html(s)
     assert "from t = 0" in html and "t = 0 for 1 step" in html and "blurry average" not in html

@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from explainers import denoising, diffusion_views, frames, noising
+from explainers import denoising, denoising_checkpoints, diffusion_views, frames, noising, noising_views
 from models.errors import InputError
 
 STEPS = 10  # short runs keep these tests fast on a 2-core CPU
@@ -238,7 +238,7 @@ def test_noising_view_every_tenth_step_both_schedules():
     example = str(noising.EXAMPLES_DIR / "mnist-digit-3.png")
     f = noising.forward_run(example, 123)
     assert f.ts[:3] == [0, 10, 20] and 123 in f.ts and f.ts[-1] == 999
-    view, grid = diffusion_views.noising_views(example, 123)
+    view, grid = noising_views.noising_views(example, 123)
     assert len(_frames(view)) == len(f.ts)
     assert 'aria-valuetext="Step t 123"' in view  # opens on the chosen t, and says t, not a position
     assert len(_decoded(view)) == 2 * len(f.ts) + 1  # both schedules per frame, plus the clean image
@@ -247,8 +247,8 @@ def test_noising_view_every_tenth_step_both_schedules():
     text = re.sub(r'src="data:[^"]+"', "", view)
     assert not re.search(r"\d\.?\d*e[-+]\d", text), re.search(r".{60}\d\.?\d*e[-+]\d.{20}", text)  # plain numbers
     assert len(_decoded(grid)) == 2 * len(noising.GRID_STEPS)
-    assert diffusion_views.noising_views(example, 123) is not None
-    assert diffusion_views._noising_views.hits >= 1
+    assert noising_views.noising_views(example, 123) is not None
+    assert noising_views._noising_views.hits >= 1
     # the curves' numbers for screen readers once per view, not once per frame (101 copies were
     # 37,000 elements the browser re-built on every run)
     assert view.count('class="sr-only"') == 1
@@ -259,7 +259,7 @@ def test_noising_view_every_tenth_step_both_schedules():
 
 
 def test_same_seed_through_training_checkpoints():
-    tr = denoising.through_training("seven", steps=STEPS, guidance=3.0, seed=0)
+    tr = denoising_checkpoints.through_training("seven", steps=STEPS, guidance=3.0, seed=0)
     assert tr.names[0].startswith("step 0") and tr.names[-1].startswith("final") and len(tr.names) == 4
     final = denoising.denoise("seven", steps=STEPS, guidance=3.0, seed=0)
     np.testing.assert_allclose(tr.x_t[-1], final.x_t, atol=1e-6)  # the last row is the shipped model's run

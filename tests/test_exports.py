@@ -12,18 +12,18 @@ from tests.test_browser import browser, page  # noqa: F401 - shared fixtures (of
 
 
 def test_generation_gif_has_a_frame_per_token():
-    from explainers import next_token_views
+    from explainers import generation_gif
 
-    path = next_token_views.generation_gif_of("ROMEO:", "tiny-gpt", 6, 1.0, 0, 1.0, 0)
+    path = generation_gif.generation_gif_of("ROMEO:", "tiny-gpt", 6, 1.0, 0, 1.0, 0)
     im = Image.open(path)
-    assert im.format == "GIF" and im.n_frames == 6 and im.size[0] == next_token_views.GIF_WIDTH
+    assert im.format == "GIF" and im.n_frames == 6 and im.size[0] == generation_gif.GIF_WIDTH
     frames = []
     for k in (0, 5):
         im.seek(k)
         frames.append(im.convert("RGB"))
     assert frames[0].tobytes() != frames[1].tobytes()  # the text grows
     # the same run again is one file, not a second rendering
-    assert next_token_views.generation_gif_of("ROMEO:", "tiny-gpt", 6, 1.0, 0, 1.0, 0) == path
+    assert generation_gif.generation_gif_of("ROMEO:", "tiny-gpt", 6, 1.0, 0, 1.0, 0) == path
 
 
 @pytest.mark.browser

@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from explainers import lesson_handout, lesson_views
+from explainers import lesson_handout, lesson_live, lesson_views
 from explainers.lesson import STEPS, parse_step, step
 from tests.conftest import call
 
-T2I_READY = (lesson_views.T2I_WEIGHTS / "config.json").is_file()
+T2I_READY = (lesson_live.T2I_WEIGHTS / "config.json").is_file()
 
 
 # ---- content ---------------------------------------------------------------------------------
@@ -98,14 +98,14 @@ def test_measured_findings_match_the_answers():
     from explainers.attention import contextual_similarity
     from explainers.next_token import predict
 
-    sim = contextual_similarity(*lesson_views.BANK[:2], "bank", "minilm").similarities
+    sim = contextual_similarity(*lesson_live.BANK[:2], "bank", "minilm").similarities
     assert sim[-1] < sim[0] - 0.1  # 'bank' drifts apart (step 4's answer: less alike)
-    r = predict(lesson_views.NEXT_TEXT, "tiny-gpt", temperature=2.0)
+    r = predict(lesson_live.NEXT_TEXT, "tiny-gpt", temperature=2.0)
     top = int(r.before.argmax())
     assert r.after[top] < r.before[top]  # temperature 2 flattens (step 6)
-    g = lesson_views._generation()
+    g = lesson_live.generation_run()
     assert g.forward_passes == len(g.steps) == 20  # one pass per token (step 7)
-    d = lesson_views._denoise(50, 3.0)
+    d = lesson_live.denoise_run(50, 3.0)
     assert d.label == 7 and d.steps == 50
 
 

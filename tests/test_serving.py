@@ -15,7 +15,8 @@ import torch
 
 from explainers import compute as cache
 from explainers import denoise_batch
-from explainers.compute import compute_slot, holding_slot, memoize
+from explainers.compute import compute_slot, holding_slot
+from explainers.memory import memoize
 
 
 def _hold_all_slots(n: int | None = None):

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import app  # noqa: F401 - builds the page, as the server does (the tabs register their warm-up work)
-from explainers.compute import Memory, memoize, nbytes
+from explainers.memory import Memory, memoize, nbytes
 from models.errors import InputError
 from store import STORE, RunStore, warm_up
 from ui import text_to_image as ui_t2i

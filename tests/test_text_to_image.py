@@ -13,6 +13,7 @@ import pytest
 import torch
 
 import models
+from explainers import t2i_comparisons
 from models import catalog
 from models.digits import held_out_mask, mnist_digits
 from models.errors import InputError
@@ -280,11 +281,11 @@ def test_views_ship_every_frame(tiny_model):
     p = frames.unpack(views.patches_view(r))  # as the browser shows it: every frame's pictures
     assert p.count("data-frame=") == 4 * 16 and p.count("<img") == 4 * 16 + 1 and 'data-pick="1"' in p
     assert "rare" not in views.tokens_html(r)
-    it = t2i.interpolate("a red 7", seed=0, other_seed=9, k=3, steps=2, model=tiny_model)
+    it = t2i_comparisons.interpolate("a red 7", seed=0, other_seed=9, k=3, steps=2, model=tiny_model)
     assert it.images.shape == (3, 16, 16, 3) and it.kind == "seeds"
     np.testing.assert_allclose(it.images[0], t2i.generate("a red 7", 2, t2i.DEFAULT_GUIDANCE, 0, model=tiny_model).image,
                                atol=1e-5)  # the strip's ends are the two seeds' own images
-    it2 = t2i.interpolate("a red 7", seed=0, other_prompt="a blue 1 on white", k=3, steps=2, model=tiny_model)
+    it2 = t2i_comparisons.interpolate("a red 7", seed=0, other_prompt="a blue 1 on white", k=3, steps=2, model=tiny_model)
     assert it2.kind == "prompts" and it2.labels[-1] == "a blue 1 on white"
 
 

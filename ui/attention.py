@@ -8,7 +8,7 @@ import json
 
 import gradio as gr
 
-from explainers import attention, attention_views
+from explainers import attention, attention_views, bertviz_views, positions_views
 from explainers.text_input import clean_text
 from store import STORE
 from ui import links
@@ -86,7 +86,7 @@ def heads_grid(text: str, model: str, layer: int, hide_special: bool = True) -> 
 @friendly_errors
 def bertviz_view(text: str, model: str, view: str = "head") -> str:
     """bertviz's head or model view, offline, as an <iframe srcdoc> (HTML)."""
-    return attention_views.bertviz_html(attention.attend(text, model), view)
+    return bertviz_views.bertviz_html(attention.attend(text, model), view)
 
 
 @friendly_errors
@@ -121,7 +121,7 @@ def similarity(sentence_a: str, sentence_b: str, word: str, model: str, sentence
         closer = "stays closer" if c.similarities[-1] > s.similarities[-1] else "does not stay closer"
         summary += (f" The control A vs C (same meaning): {c.similarities[-1]:.3f} after the last layer, so the "
                     f"same meaning {closer} than the different one.")
-    return attention_views.similarity_html(s, c, sentence_a, sentence_b, sentence_c if c is not None else ""), summary
+    return positions_views.similarity_html(s, c, sentence_a, sentence_b, sentence_c if c is not None else ""), summary
 
 
 def refresh_models():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from explainers import compare, compare_views, three_jobs, three_jobs_views
+from explainers import compare, compare_views, step_counts, three_jobs, three_jobs_views
 from explainers.frames import rgb_uri
 from explainers.text_input import check_number
 from ui import links
@@ -83,7 +83,7 @@ def run_attention_cost(progress=gr.Progress()):
 
 @friendly_errors
 def run_steps(prompt: str, seed: int):
-    return compare_views.steps_html(compare.steps_tradeoff(prompt, compare.STEP_COUNTS, int(seed)))
+    return compare_views.steps_html(step_counts.steps_tradeoff(prompt, step_counts.STEP_COUNTS, int(seed)))
 
 
 @friendly_errors
@@ -127,7 +127,7 @@ def build(demo: gr.Blocks) -> None:
 
     gr.Markdown("### Diffusion's knob: the number of steps\nTime grows linearly with the steps; what fewer steps cost "
                 "depends on the model and the sampler. Same prompt, same seed, "
-                f"{' / '.join(map(str, compare.STEP_COUNTS))} DDIM steps; each caption says the timestep the run "
+                f"{' / '.join(map(str, step_counts.STEP_COUNTS))} DDIM steps; each caption says the timestep the run "
                 "starts from and how far the image is from the one with the most steps (mean absolute pixel difference, "
                 "0 to 1).")
     with gr.Row():

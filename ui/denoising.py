@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from explainers import denoising, diffusion_views
+from explainers import denoising, denoising_checkpoints, diffusion_views
 from explainers.charts import plain
 from explainers.text_input import check_number
 from store import STORE
@@ -145,7 +145,7 @@ def run_training(prompt: str, steps: int, guidance: float, seed: int, scheduler:
                  progress=gr.Progress()):
     """The same seed through tiny-ddpm's training checkpoints."""
     progress(0.1, desc="one run per checkpoint")
-    return diffusion_views.training_view(denoising.through_training(prompt, steps, guidance, seed, scheduler, model))
+    return diffusion_views.training_view(denoising_checkpoints.through_training(prompt, steps, guidance, seed, scheduler, model))
 
 
 def step_limits(scheduler: str):

@@ -10,6 +10,7 @@ import html
 import gradio as gr
 
 from explainers import generation, logit_lens, next_token, next_token_views, training_progress
+from explainers.generation_gif import generation_gif_of
 from store import STORE
 from ui import links
 from ui.common import MODEL_EVENTS, SCRUB_JS, explain, friendly_errors, model_choices
@@ -81,7 +82,7 @@ def generate(text: str, model: str, max_new_tokens: int, temperature: float, top
 def generation_gif(text: str, model: str, max_new_tokens: int, temperature: float, top_k: int, top_p: float,
                    seed: int) -> str:
     """The same generation (cached: the model does not run again) as an animated GIF file."""
-    return next_token_views.generation_gif_of(text, model, max_new_tokens, temperature, top_k, top_p, seed)
+    return generation_gif_of(text, model, max_new_tokens, temperature, top_k, top_p, seed)
 
 
 @friendly_errors

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from explainers import diffusion_views, noising
+from explainers import noising, noising_views
 from explainers.text_input import check_number
 from ui import links
 from ui.common import clear_upload_errors, explain, friendly_errors, scrub_view
@@ -43,14 +43,14 @@ def check_noising(image, t: int) -> None:
 @friendly_errors
 def run_noising(image, t: int):
     """The whole forward process (every 10th step, both schedules) as one scrubber, plus a glance table."""
-    return diffusion_views.noising_views(image, t)
+    return noising_views.noising_views(image, t)
 
 
 @friendly_errors
 def noising_step(image, t: int) -> dict:
     """One step t for API clients: x_t under both schedules as PNG data URIs, alpha-bar, caption."""
     t = check_number(t, "t", 0, noising.T - 1, integer=True)
-    return diffusion_views.noising_step_data(image, t)
+    return noising_views.noising_step_data(image, t)
 
 
 def build(demo: gr.Blocks) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from explainers import t2i_comparisons
 from explainers import text_to_image as t2i
 from explainers import text_to_image_sd as t2i_sd
 from explainers import text_to_image_views as views
@@ -128,21 +129,21 @@ def swap(prompt, other, steps, guidance, seed, negative, model):
 def interpolate(prompt, kind, other_seed, other_prompt, steps, guidance, seed, model):
     if kind == "two prompts":
         other_prompt = t2i.check_second_prompt(other_prompt, "a yellow 1 on a purple background")
-        it = t2i.interpolate(prompt, seed, other_prompt=other_prompt, steps=steps, guidance=guidance, model=model)
+        it = t2i_comparisons.interpolate(prompt, seed, other_prompt=other_prompt, steps=steps, guidance=guidance, model=model)
     else:
-        it = t2i.interpolate(prompt, seed, other_seed=other_seed, steps=steps, guidance=guidance, model=model)
+        it = t2i_comparisons.interpolate(prompt, seed, other_seed=other_seed, steps=steps, guidance=guidance, model=model)
     return views.interpolation_view(it)
 
 
 @friendly_errors
 def costs(model):
-    return views.costs_table(t2i.latent_costs(model))
+    return views.costs_table(t2i_comparisons.latent_costs(model))
 
 
 @friendly_errors
 def during_training(prompt, seed, steps, guidance, model):
     s = t2i.validate(prompt, steps, guidance, seed, "", model)
-    return views.training_view(t2i.during_training(s.prompt, s.seed, s.steps, s.guidance, s.model))
+    return views.training_view(t2i_comparisons.during_training(s.prompt, s.seed, s.steps, s.guidance, s.model))
 
 
 def step_images(prompt: str, steps: int, guidance: float, seed: int, negative_prompt: str, model: str,

@@ -20,7 +20,7 @@ from ui.common import (
     step_progress,
 )
 
-EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"  # vision/: python -m explainers.vision
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"  # vision/: python -m training.write_vision_examples
 EXAMPLE_FILES = ["vision/heldout-2.png", "vision/heldout-5.png", "vision/heldout-8.png", "vision/sketch-4.png",
                  "sklearn-flower.jpg"]
 DECIDED_EXAMPLES = [["a handwritten 7", 50, 3.0, 0, "tiny-ddpm"], ["the number 3", 50, 3.0, 1, "tiny-ddpm"],
