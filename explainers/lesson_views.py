@@ -29,10 +29,17 @@ def _note(title: str, message: str) -> LessonView:
                       f"The view for '{title}' is not available right now.")
 
 
+def view_function(name: str):
+    """The function that draws the view a step names (explainers.lesson: `LessonStep.view`)."""
+    for module in (lesson_text_steps, lesson_image_steps):
+        if callable(fn := getattr(module, name, None)):
+            return fn
+    raise KeyError(f"no lesson view named {name!r}")
+
+
 @memoize(maxsize=len(STEPS) + 1)
 def _render_cached(n: int) -> LessonView:
-    name = step(n).view
-    return getattr(lesson_text_steps if hasattr(lesson_text_steps, name) else lesson_image_steps, name)()
+    return view_function(step(n).view)()
 
 
 def render(n: int) -> LessonView:

@@ -1,12 +1,13 @@
-"""Size words tiny-t2i never learned, read through WordNet before the text encoder.
+"""Size and colour words tiny-t2i never learned, read through WordNet before the text encoder.
 
-tiny-t2i's denoiser reads only minilm's vectors, and minilm puts many size words the captions never
-used nearer the wrong size ('wee' 0.43 from the small words, 0.41 from the large ones; the model card
-measures it), so the model alone follows them 40% of the time. The field's answer is to rewrite the
-prompt before the image model reads it (DALL-E 3 has a language model do it). Here the rewriter is
-WordNet (assets/lexicon/size_words.json, built by training/build_size_lexicon.py): a word no training
-caption uses, whose first WordNet sense is 'small' or 'large' or a kind of them, is read as 'small' or
-'large'. Every swap is returned, so the page can say what the model read instead of what was typed.
+tiny-t2i's denoiser reads only minilm's vectors, and minilm puts many words the captions never used
+nearer the wrong meaning ('wee' 0.43 from the small words, 0.41 from the large ones; the model card
+measures it), so the model alone follows unseen size words 40% of the time. The field's answer is to
+rewrite the prompt before the image model reads it (DALL-E 3 has a language model do it). Here the
+rewriter is WordNet (assets/lexicon/words.json, built by training/build_lexicon.py): a word no training
+caption uses whose WordNet sense is 'small' or 'large' (or a kind of them), or one of the eight
+colours (or a shade of it), is read as that trained word: 'wee' as 'small', 'crimson' as 'red'. Every
+swap is returned, so the page can say what the model read instead of what was typed.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from pathlib import Path
 
 from models.text_image_data import training_vocabulary
 
-LEXICON = Path(__file__).resolve().parent.parent / "assets" / "lexicon" / "size_words.json"
+LEXICON = Path(__file__).resolve().parent.parent / "assets" / "lexicon" / "words.json"
 WORD = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")
+SIZES = ("small", "large")  # the lexicon's size meanings; the others are colours
 
 
 @functools.lru_cache(maxsize=1)
-def size_meanings() -> dict[str, str]:
-    """word -> 'small' or 'large', for every word of the lexicon."""
+def word_meanings() -> dict[str, str]:
+    """word -> the trained word it is read as ('small', 'large' or one of the eight colours)."""
     meanings = json.loads(LEXICON.read_text())["meanings"]
     return {word: meaning for meaning, words in meanings.items() for word in words}
 
@@ -37,14 +39,20 @@ def known(word: str) -> bool:
 
 def read_as(text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     """The prompt the model reads, and each swap made: (typed word, the word read instead)."""
-    meanings, swaps = size_meanings(), []
+    meanings, swaps = word_meanings(), []
 
-    def swap(m: re.Match) -> str:
-        word = m.group(0)
+    def one(word: str) -> str | None:
         meaning = meanings.get(word.lower())
         if meaning is None or known(word):
-            return word
+            return None
         swaps.append((word, meaning))
         return meaning
+
+    def swap(m: re.Match) -> str:  # a whole word, or else each part of a hyphenated one ('navy-tinted')
+        word = m.group(0)
+        whole = one(word)
+        if whole is not None or "-" not in word:
+            return whole or word
+        return "-".join(one(part) or part for part in word.split("-"))
 
     return WORD.sub(swap, text), tuple(dict.fromkeys(swaps))

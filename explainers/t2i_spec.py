@@ -232,7 +232,13 @@ def read_as_evidence(model: str = DEFAULT_MODEL) -> str:
         return ""
     (lex, out) = rows
     pct = lambda x: f"{100 * x:.0f}%"  # noqa: E731
-    return (f"Measured on {lex['read_as']['n']} prompts with the dictionary's other size words: the asked size "
+    text = (f"Measured on {lex['read_as']['n']} prompts with the dictionary's size words: the asked size "
             f"{pct(lex['read_as']['size'])} of the time read this way, {pct(lex['model_alone']['size'])} from the "
             f"words as typed; words the dictionary does not list (such as '{out['words']['small'][0]}' or "
             f"'{out['words']['large'][0]}') are read as typed: {pct(out['read_as']['size'])}.")
+    if col := table.get("colours"):
+        a, r = col["model_alone"], col["read_as"]
+        text += (f" On {r['n']} prompts with its colour words, the digit's colour came out right {pct(r['fg'])} and "
+                 f"the background's {pct(r['bg'])} of the time read this way ({pct(a['fg'])} and {pct(a['bg'])} "
+                 "as typed).")
+    return text

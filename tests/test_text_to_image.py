@@ -231,8 +231,10 @@ def test_long_prompt_is_cut_and_rare_words_found(tiny_model):
     long = "a red seven on a blue background " * 8
     r = t2i.generate(long, steps=2, model=tiny_model)
     assert r.truncated and len(r.tokens) == 32
-    r = t2i.generate("a crimson 7 upon azure", steps=2, model=tiny_model)
-    assert {"crimson", "upon", "azure"} <= set(r.rare_words) and "7" not in r.rare_words
+    r = t2i.generate("a crimson 7 upon azure", steps=2, model=tiny_model)  # colours read through WordNet
+    assert r.rare_words == ["upon"] and r.read_as == (("crimson", "red"), ("azure", "blue"))
+    r = t2i.generate("a 7 upon a cat", steps=2, model=tiny_model)
+    assert {"upon", "cat"} <= set(r.rare_words) and "7" not in r.rare_words and r.read_as == ()
 
 
 @pytest.mark.parametrize("kw,msg", [

@@ -117,20 +117,35 @@ if read_as:
         ra_rows.append(f"| {label} ({words}) | {r['model_alone']['n']} | {r['model_alone']['size']:.0%} | "
                        f"**{r['read_as']['size']:.0%}** | {r['model_alone']['digit_and_colours']:.0%} / "
                        f"{r['read_as']['digit_and_colours']:.0%} |")
-    READ_AS = f"""
-## Size words read through WordNet (what the app does)
+    col = read_as.get("colours")
+    col_text = ""
+    if col:
+        a, r = col["model_alone"], col["read_as"]
+        col_text = f"""
+Colours said in words no training caption uses ({'; '.join(f"{c}: {', '.join(ws)}" for c, ws in col['words'].items())}),
+{a['n']} prompts in the held-out phrasings (e.g. {'; '.join(repr(e) for e in col['examples'][:3])}), the same prompts and
+noise:
 
-Before the text encoder, the app reads a size word that no training caption uses through WordNet
-(`explainers/t2i_lexicon.py`, the lexicon built by `training/build_size_lexicon.py`: every one-word adjective
-whose first sense is WordNet's 'small' or 'large' or a satellite of it), as DALL-E 3 rewrites prompts before its
-image model reads them: 'wee' is read as 'small', 'jumbo' as 'large', and the page says so. The same prompts
-and starting noises (asking for a small or a large digit), the model alone (the words as typed) and as the app
-reads them; guidance {read_as['guidance']:g}:
+| | digit right | digit colour right | background right | all three |
+|---|---|---|---|---|
+| the model alone (the words as typed) | {a['digit']:.0%} | {a['fg']:.0%} | {a['bg']:.0%} | {a['all']:.0%} |
+| read through WordNet (the app) | {r['digit']:.0%} | **{r['fg']:.0%}** | **{r['bg']:.0%}** | **{r['all']:.0%}** |
+"""
+    READ_AS = f"""
+## Size and colour words read through WordNet (what the app does)
+
+Before the text encoder, the app reads a size or colour word that no training caption uses through WordNet
+(`explainers/t2i_lexicon.py`, the lexicon built by `training/build_lexicon.py`: every one-word adjective whose
+first sense is WordNet's 'small' or 'large' or a satellite of it; every word with a sense that is one of the eight
+colours or a shade under it), as DALL-E 3 rewrites prompts before its image model reads them: 'wee' is read as
+'small', 'jumbo' as 'large', 'crimson' as 'red', 'navy' as 'blue', and the page says so. The same prompts and
+starting noises (asking for a small or a large digit), the model alone (the words as typed) and as the app reads
+them; guidance {read_as['guidance']:g}:
 
 | size words | prompts | size right, alone | size right, read through WordNet | digit and both colours right, alone / read |
 |---|---|---|---|---|
 {chr(10).join(ra_rows)}
-"""
+{col_text}"""
 COMPARE = ""
 if first:
     f3, n3 = first["by_guidance"][str(float(DEFAULT_GUIDANCE))], g[str(float(DEFAULT_GUIDANCE))]

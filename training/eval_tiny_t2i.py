@@ -66,13 +66,45 @@ OUTSIDE_LEXICON_SIZE_WORDS = {"small": ("puny", "microscopic", "lilliputian", "p
 
 def unseen_lexicon_words() -> dict[str, tuple[str, ...]]:
     """The lexicon's words for small and large that no training caption uses."""
-    from explainers.t2i_lexicon import known, size_meanings
+    return {k: v for k, v in unseen_lexicon_meanings().items() if k in ("small", "large")}
 
-    words: dict[str, list[str]] = {"small": [], "large": []}
-    for word, meaning in sorted(size_meanings().items()):
+
+def unseen_lexicon_meanings() -> dict[str, tuple[str, ...]]:
+    """Every meaning of the lexicon (two sizes, eight colours) -> its words no training caption uses."""
+    from explainers.t2i_lexicon import known, word_meanings
+
+    words: dict[str, list[str]] = {}
+    for word, meaning in sorted(word_meanings().items()):
         if not known(word):
-            words[meaning].append(word)
+            words.setdefault(meaning, []).append(word)
     return {k: tuple(v) for k, v in words.items()}
+
+
+def colour_synonym_prompts(n: int, seed: int = 0) -> list[tuple[str, int, str, str]]:
+    """(prompt, digit, fg, bg) in the held-out phrasings, each colour said with a word of the lexicon
+    no training caption uses ('crimson', 'navy', 'ivory', ...)."""
+    rng = np.random.default_rng(seed + 55)
+    words = unseen_lexicon_meanings()
+    colours = [c for c in NAMES if words.get(c)]
+    out = []
+    for i in range(n):
+        d = int(rng.integers(10))
+        fg, bg = (str(c) for c in rng.choice(colours, size=2, replace=False))
+        template = EVAL_TEMPLATES[i % len(EVAL_TEMPLATES)]
+        out.append((template.format(d=digit_text(d, rng), f=rng.choice(words[fg]), b=rng.choice(words[bg])), d, fg, bg))
+    return out
+
+
+def score_colour_synonyms(model: str, n: int, seed: int, steps: int, guidance: float) -> dict:
+    """Colours said in words no training caption uses: digit, digit colour, background and all three
+    right, the model alone and read through the lexicon as the app reads them (same prompts, same noise)."""
+    prompts = colour_synonym_prompts(n, seed)
+    out = dict(words={c: ws for c, ws in unseen_lexicon_meanings().items() if c in NAMES},
+               examples=[p for p, *_ in prompts[:: max(1, n // 8)]])
+    for how, read in (("model_alone", False), ("read_as", True)):
+        r = score(model, prompts, steps, guidance, seed=1000 * seed, read_unknown=read)
+        out[how] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items() if k not in ("images", "per_digit")}
+    return out
 
 
 def layout_prompts(n_per_value: int, seed: int = 0, words: str = "held_out") -> list[tuple[str, Scene]]:
@@ -195,11 +227,12 @@ def layout_ceiling(n: int = 100, seed: int = 0) -> dict:
     return dict(size=round(float(np.mean(size_hits)), 3), position=round(float(np.mean(pos_hits)), 3))
 
 
-def score(model: str, prompts, steps: int, guidance: float, seed: int = 0, batch: int = 32) -> dict:
-    """Generate one image per prompt (seed + index) and read each back."""
+def score(model: str, prompts, steps: int, guidance: float, seed: int = 0, batch: int = 32,
+          read_unknown: bool = False) -> dict:
+    """Generate one image per prompt (seed + index) and read each back (read_unknown: as `generate_images`)."""
     hits = dict(digit=0, fg=0, bg=0, all=0)
     per_digit = np.zeros((10, 2))
-    images = generate_images(model, [p for p, *_ in prompts], steps, guidance, seed, batch)
+    images = generate_images(model, [p for p, *_ in prompts], steps, guidance, seed, batch, read_unknown=read_unknown)
     for img, (_, d, fg, bg) in zip(images, prompts):
         rd, rfg, rbg = read_image(img)
         ok = (rd == d, rfg == fg, rbg == bg)
@@ -308,8 +341,9 @@ def main(argv=None) -> None:
     p.add_argument("--transformer", default=None, metavar="DIR",
                    help="score this denoiser (e.g. runs/t2i-rich/model/transformer) in place of the shipped one")
     p.add_argument("--read-as", type=int, default=0, metavar="N",
-                   help="prompts per asked size (small, large) for each set of unseen size words, the model alone "
-                        "and read through the WordNet lexicon as the app does; 0: skip")
+                   help="prompts per asked size (small, large) for each set of unseen size words, and 4N prompts "
+                        "with colours said in unseen words, the model alone and read through the WordNet lexicon as "
+                        "the app does; 0: skip")
     p.add_argument("--only-layout", action="store_true", help="only the size and position figures")
     p.add_argument("--json", default=None, help="write the figures to this file")
     p.add_argument("--threads", type=int, default=0,
@@ -345,7 +379,8 @@ def main(argv=None) -> None:
         print(json.dumps(report["layout"], indent=1), flush=True)
     if args.read_as:
         g = (args.guidance or [DEFAULT_GUIDANCE])[0]
-        report["read_as"] = dict(guidance=g, **score_read_as(args.model, args.read_as, args.seed, steps, g))
+        report["read_as"] = dict(guidance=g, **score_read_as(args.model, args.read_as, args.seed, steps, g),
+                                 colours=score_colour_synonyms(args.model, 4 * args.read_as, args.seed, steps, g))
         print(json.dumps(report["read_as"], indent=1), flush=True)
     if args.only_layout:
         return finish(report, args.json)

@@ -33,9 +33,9 @@ sizes and positions).
 
 1. **Text to vectors.** A text transformer (minilm, the same one as on the Attention tab) turns
    the prompt into one vector per token (the chips below). The image model never sees letters,
-   only these vectors. A size word it never learned ("wee", "jumbo") is first looked up in WordNet,
-   a dictionary of word senses, and read as "small" or "large" (DALL-E 3 rewrites prompts too); the
-   page says when it did.
+   only these vectors. A size or colour word it never learned ("wee", "jumbo", "crimson", "navy") is
+   first looked up in WordNet, a dictionary of word senses, and read as the word it learned for that
+   meaning ("small", "large", "red", "blue"; DALL-E 3 rewrites prompts too); the page says when it did.
 2. **Latent space.** Diffusion does not run on the 32 x 32 x 3 = 3,072 pixel values but on a
    4 x 16 x 16 = 1,024-number *latent* made by an autoencoder: 3 times less to denoise at every
    step (latent diffusion, Rombach et al. 2022; Stable Diffusion's is 48 times smaller than its
