@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -65,8 +66,6 @@ def step_progress(progress, desc: str, unit: str = "steps", every: float = 0.15)
     """A `progress(i, n)` callback for a sampling loop that updates the page's progress bar at
     most every `every` seconds (and at the end): each update re-renders the tab's status trackers
     in every open browser, and 50 of them per run cost the page more than the run itself."""
-    import time
-
     last = [0.0]
 
     def report(i: int, n: int) -> None:
