@@ -217,12 +217,14 @@ def summary(r: TextToImageResult) -> str:
 
 def step_data(r: TextToImageResult, step: object) -> dict:
     """One step of a run as data for API clients: images as PNG data URIs, the per-token
-    cross-attention as nested lists (tokens x h x w), the latent."""
+    cross-attention as nested lists (tokens x h x w), the latent, and the words the model read in place
+    of what was typed (`read_as`: [typed, read] pairs) or never learned (`rare_words`)."""
     s = check_number(step, "Step", 0, r.steps, integer=True)
     k = min(s, r.steps - 1)
     return dict(step=s, steps=r.steps, tokens=r.tokens, decoded=frames.rgb_uri(r.decoded[s]),
                 x0=frames.rgb_uri(r.image if s == r.steps else r.x0_decoded[s]),
-                cross_attention=r.cross_attention[k].round(4).tolist(), latent=r.latents[s].round(3).tolist())
+                cross_attention=r.cross_attention[k].round(4).tolist(), latent=r.latents[s].round(3).tolist(),
+                read_as=[list(pair) for pair in r.read_as], rare_words=list(r.rare_words))
 
 
 def gallery(r: TextToImageResult) -> str:
