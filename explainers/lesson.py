@@ -2,7 +2,8 @@
 
 Each step says what to look at in two or three plain sentences, asks the learner to predict
 what the view will show (one correct choice), and explains why on reveal. `view` names the
-function in `explainers.lesson_views` that renders the step's live view with fixed inputs;
+function that renders the step's live view with fixed inputs (in explainers/lesson_text_steps.py
+or lesson_image_steps.py; `explainers.lesson_views.view_function` finds it);
 `tab` is the tab where the learner can keep exploring. Written for this app from the ideas of
 `transformers-vs-diffusion.txt` (facts carried over, wording our own).
 """
@@ -23,7 +24,7 @@ class LessonStep:
     choices: tuple[str, ...]
     answer: int  # index of the one correct choice
     reveal: str  # why: shown after the learner commits to an answer
-    view: str  # name of the view function in explainers.lesson_views
+    view: str  # name of the view function (explainers.lesson_views.view_function finds it)
     tab: str  # the tab id to explore further
 
 

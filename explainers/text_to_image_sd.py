@@ -29,7 +29,6 @@ The stack is the one explainers/text_to_image.py shows in miniature, at full siz
 
 from __future__ import annotations
 
-import functools
 import time
 
 import numpy as np
@@ -58,17 +57,17 @@ MAP_GRID = 16  # side of the common grid the cross-attention maps are resized to
 SELF_GRID = 8  # self-attention pooled to at most 8 x 8 patches (64 x 64 numbers per step)
 PREVIEW_SIDE = 128  # per-step previews at most this wide: 4 previews x 25 steps of 512 x 512 would be 300 MB
 
-_measured: dict[tuple[str, str], dict] = {}  # (model, device) -> seconds measured on the last run
+MEASURED: dict[tuple[str, str], dict] = {}  # (model, device) -> seconds per part on the last run (sd_timing reads it)
 
 try:  # ZeroGPU: the `spaces` package lends a GPU to the functions it decorates (a no-op elsewhere)
     import spaces
 
-    _gpu = spaces.GPU(duration=120)
+    on_gpu = spaces.GPU(duration=120)
     ZERO_GPU = True
 except ImportError:
     ZERO_GPU = False
 
-    def _gpu(fn):
+    def on_gpu(fn):
         return fn
 
 
@@ -223,7 +222,7 @@ def peek_sd(s: Settings) -> TextToImageResult | None:
     return _generate_sd.peek(s.model, s.prompt, s.steps, s.guidance, s.seed, s.negative_prompt, s.n_images)
 
 
-@_gpu
+@on_gpu
 def run_on_device(key: str, prompt: str, negative_prompt: str, steps: int, guidance: float, seed: int,
                   n_images: int, progress=None) -> dict:
     """Every step that touches the model, on its device (the one function ZeroGPU lends a GPU to);
@@ -241,7 +240,7 @@ def run_on_device(key: str, prompt: str, negative_prompt: str, steps: int, guida
     t2 = time.perf_counter()
     previews = decode_images(bundle.preview_vae or bundle.vae, torch.cat([lat, x0, x0u, x0c]),
                              side=min(PREVIEW_SIDE, images.shape[1]))
-    _measured[(key, str(bundle.model.device))] = dict(unet=run["unet_seconds"] / n_images, vae=(t2 - t1) / n_images,
+    MEASURED[(key, str(bundle.model.device))] = dict(unet=run["unet_seconds"] / n_images, vae=(t2 - t1) / n_images,
                                                       preview=(time.perf_counter() - t2) / len(previews))
     return dict(tokens=tokens, truncated=truncated, images=images, previews=previews, latents=lat.numpy(),
                 cross=torch.stack(run["cross"]), self_=torch.stack(run["self_"]).numpy(),
@@ -264,54 +263,3 @@ def _generate_sd(key, prompt, steps, guidance, seed, negative_prompt, n_images, 
         x0_uncond=previews[k + steps:k + 2 * steps], x0_cond=previews[k + 2 * steps:],
         cross_attention=cross.mean(dim=(1, 2)).numpy(), cross_attention_heads=cross.half().numpy(),
         self_attention=out["self_"], timesteps=out["timesteps"], seconds=time.perf_counter() - t0)
-
-
-# ---- how long a run will take (the tab warns before a slow CPU run) ----------------------
-
-@functools.lru_cache(maxsize=8)
-def _calibrate(key: str, device: str) -> dict:
-    return _time_parts(key)
-
-
-@_gpu
-def _time_parts(key: str) -> dict:
-    """Time one UNet pass (batch 2), one VAE decode and one preview decode on this machine."""
-    bundle = models.load(key)
-    unet, dev = bundle.model, bundle.model.device
-    x = start_noise_sd(unet, [0, 1]).to(dev)
-    states = torch.zeros(2, bundle.tokenizer.model_max_length, unet.config.cross_attention_dim, device=dev)
-
-    def timed(fn) -> float:
-        t0 = time.perf_counter()
-        with torch.inference_mode():
-            fn()
-        return time.perf_counter() - t0
-
-    return dict(unet=timed(lambda: unet(x, torch.tensor(500, device=dev), encoder_hidden_states=states)),
-                vae=timed(lambda: decode_images(bundle.vae, x[:1])),
-                preview=timed(lambda: decode_images(bundle.preview_vae or bundle.vae, x[:1])))
-
-
-def expected_seconds(model: str, steps: int, n_images: int = 1) -> float:
-    """Rough wall time of one `generate_sd` run here: the last run's measured per-pass times, or
-    (before any run) one timed pass of each part. Loads the model (the run needs it anyway)."""
-    bundle = models.load(model)
-    dev = str(bundle.model.device)
-    t = _measured.get((model, dev)) or _calibrate(model, dev)
-    return steps * n_images * t["unet"] + n_images * t["vae"] + (4 * steps + 1) * t["preview"]
-
-
-def time_warning(model: str, steps: int, n_images: int = 1, threshold: float = 20.0) -> str | None:
-    """A sentence for gr.Warning when a Hub text-to-image run will be slow (on a CPU), else None.
-    Embedded models never warn (they take a second or two)."""
-    s = models.spec(model)
-    if s.family != "text-to-image" or s.source != "hub":
-        return None
-    bundle = models.load(model)
-    if bundle.model.device.type != "cpu":
-        return None
-    secs = expected_seconds(model, steps, n_images)
-    if secs < threshold:
-        return None
-    return (f"{model} runs on this computer's CPU: about {secs / 60:.1f} minutes for {steps} steps x {n_images} "
-            f"image(s). Fewer steps or one image is faster; a GPU (e.g. a GPU Space) takes seconds.")

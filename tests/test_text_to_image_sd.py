@@ -18,6 +18,7 @@ import pytest
 import torch
 
 import models
+from explainers import sd_timing
 from explainers import text_to_image_sd as sd
 from models import catalog, hub_sd
 from models.t2i_sampler import DECODE_ATOL
@@ -94,8 +95,8 @@ def write_tiny_taesd(snap: Path) -> None:
 def _reset() -> None:
     catalog.clear_cache()
     sd._generate_sd.cache_clear()
-    sd._calibrate.cache_clear()
-    sd._measured.clear()
+    sd_timing.calibrate.cache_clear()
+    sd.MEASURED.clear()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -299,13 +300,13 @@ def test_bad_input_is_a_clear_error(hub_cache):
 
 
 def test_expected_seconds_and_cpu_warning(hub_cache, run):
-    secs = sd.expected_seconds(SD_KEY, 25, 1)
+    secs = sd_timing.expected_seconds(SD_KEY, 25, 1)
     assert 0 < secs < 60
-    assert sd.expected_seconds(SD_KEY, 50, 2) > secs
-    assert sd.time_warning("tiny-t2i", 25) is None  # embedded: never warns, never loads anything
+    assert sd_timing.expected_seconds(SD_KEY, 50, 2) > secs
+    assert sd_timing.time_warning("tiny-t2i", 25) is None  # embedded: never warns, never loads anything
     if not torch.cuda.is_available():
-        assert "CPU" in sd.time_warning(SD_KEY, 25, 1, threshold=0.0)
-        assert sd.time_warning(SD_KEY, 25, 1, threshold=1e9) is None
+        assert "CPU" in sd_timing.time_warning(SD_KEY, 25, 1, threshold=0.0)
+        assert sd_timing.time_warning(SD_KEY, 25, 1, threshold=1e9) is None
 
 
 def test_every_view_renders_a_stable_diffusion_run(hub_cache, run):

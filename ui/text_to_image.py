@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from explainers import t2i_comparisons
+from explainers import sd_timing, t2i_comparisons
 from explainers import text_to_image as t2i
-from explainers import text_to_image_sd as t2i_sd
 from explainers import text_to_image_views as views
 from explainers.catalog import model_choices
 from store import STORE
@@ -85,7 +84,7 @@ def run(prompt, negative, steps, guidance, seed, n_images, model, show_special, 
         progress=gr.Progress()):
     """The first answer: summary, tokens, gallery and the step view; the two heavy sub-views only if
     their sections are open (else emptied: they are drawn from the stored run when opened)."""
-    if msg := t2i_sd.time_warning(model, steps, n_images):  # a Hub Stable Diffusion model on a CPU
+    if msg := sd_timing.time_warning(model, steps, n_images):  # a Hub Stable Diffusion model on a CPU
         gr.Warning(msg)
     s, r = settings_and_run(prompt, negative, steps, guidance, seed, n_images, model,
                             progress=step_progress(progress, "denoising", "steps"))
