@@ -141,7 +141,7 @@ class TextToImageResult:
     seconds: float
     excite: tuple[str, ...] = ()  # the words Attend-and-Excite raised in this run (none: a plain run)
     rare_nearest: tuple[tuple[str, str, float], ...] = ()  # (rare word, nearest learned word, cosine similarity)
-    read_as: tuple[tuple[str, str], ...] = ()  # (typed word, the size word read in its place, through WordNet)
+    read_as: tuple[tuple[str, str], ...] = ()  # (typed word, the word read in its place through WordNet), both prompts
 
 
 def words_of(tokens: list[str], skip_special: bool = True) -> list[tuple[str, list[int]]]:

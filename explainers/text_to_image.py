@@ -186,7 +186,7 @@ def compute(s: Settings, progress=None) -> TextToImageResult:
         x0_decoded=x0_pics, x0_uncond=pics[k:2 * k], x0_cond=pics[2 * k:3 * k],
         cross_attention=cross.mean(dim=(1, 2)).numpy(), cross_attention_heads=cross.half().numpy(),
         self_attention=selfa.numpy(), timesteps=np.array(out["timesteps"]), seconds=time.perf_counter() - t0,
-        excite=s.excite, read_as=p.read_as)
+        excite=s.excite, read_as=tuple(dict.fromkeys(p.read_as + neg.read_as)))  # the negative prompt is read alike
 
 
 def excite_groups(tokens: list[str], words: tuple[str, ...]) -> list[list[int]] | None:

@@ -436,6 +436,7 @@ def test_a_size_word_it_never_learned_is_read_through_wordnet_and_the_page_says_
     assert "'wee' as 'small'" in note and "WordNet" in note
     table = json.loads((models.catalog.ASSETS / "tiny-t2i-digits" / "eval_read_as.json").read_text())["read_as"]
     assert f"{100 * table['lexicon']['read_as']['size']:.0f}% of the time read this way" in note
+    assert t2i.generate("a red 3", steps=2, negative_prompt="crimson").read_as == (("crimson", "red"),)  # said too
     data = views.step_data(r, 1)  # API clients get the swaps too
     assert data["read_as"] == [["wee", "small"]] and data["rare_words"] == [] and "small" in data["tokens"]
     plain = t2i.encode_prompt("a wee red 3", read_unknown=False)
