@@ -38,7 +38,8 @@ def known(word: str) -> bool:
 
 
 def read_as(text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """The prompt the model reads, and each swap made: (typed word, the word read instead)."""
+    """The prompt the model reads, and each swap made: (typed word, the word read instead). Two words
+    that the lexicon knows joined by a hyphen are read as one ('sky blue', 'king size', 'teeny weeny')."""
     meanings, swaps = word_meanings(), []
 
     def one(word: str) -> str | None:
@@ -48,11 +49,25 @@ def read_as(text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
         swaps.append((word, meaning))
         return meaning
 
-    def swap(m: re.Match) -> str:  # a whole word, or else each part of a hyphenated one ('navy-tinted')
-        word = m.group(0)
+    def single(word: str) -> str:  # a whole word, or else each part of a hyphenated one ('navy-tinted')
         whole = one(word)
         if whole is not None or "-" not in word:
             return whole or word
         return "-".join(one(part) or part for part in word.split("-"))
 
-    return WORD.sub(swap, text), tuple(dict.fromkeys(swaps))
+    words = list(WORD.finditer(text))
+    out, at, i = [], 0, 0
+    while i < len(words):
+        m = words[i]
+        out.append(text[at:m.start()])
+        nxt = words[i + 1] if i + 1 < len(words) else None
+        pair = f"{m.group(0)}-{nxt.group(0)}" if nxt is not None and text[m.end():nxt.start()] == " " else ""
+        if pair and meanings.get(pair.lower()) and not known(pair):
+            swaps.append((f"{m.group(0)} {nxt.group(0)}", meanings[pair.lower()]))
+            out.append(meanings[pair.lower()])
+            at, i = nxt.end(), i + 2
+            continue
+        out.append(single(m.group(0)))
+        at, i = m.end(), i + 1
+    out.append(text[at:])
+    return "".join(out), tuple(dict.fromkeys(swaps))

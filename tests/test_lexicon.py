@@ -81,3 +81,4 @@ def test_the_shipped_lexicon_reads_unknown_size_and_colour_words_and_leaves_the_
     assert t2i_lexicon.read_as("a wee 3 and a wee 4") == ("a small 3 and a small 4", (("wee", "small"),))
     assert t2i_lexicon.read_as("a great big 8, deep red, on the left") == ("a great big 8, deep red, on the left", ())
     assert t2i_lexicon.read_as("") == ("", ())
+    assert t2i_lexicon.read_as("a king size 7, sky blue") == ("a large 7, blue", (("king size", "large"), ("sky blue", "blue")))
