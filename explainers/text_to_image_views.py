@@ -256,14 +256,16 @@ def costs_table(c: LatentCosts) -> str:
         ("numbers the denoiser works on per step", f"{c.latent_values:,} (latent {' x '.join(map(str, c.latent_shape))})",
          f"{c.pixel_values:,} (pixels {' x '.join(map(str, c.pixel_shape))})", f"{c.pixel_values / c.latent_values:.0f}x fewer"),
         ("one denoising pass (FLOPs)", f"{charts.plain(c.dit_flops)} (DiT, {c.dit_params:,} parameters)",
-         f"{charts.plain(c.unet_flops)} (tiny-ddpm UNet on 28 x 28 x 1, {c.unet_params:,} parameters)", ""),
+         f"{charts.plain(c.unet_flops)} (tiny-ddpm UNet on 28 x 28 x 1, {c.unet_params:,} parameters)",
+         f"{c.unet_flops / c.dit_flops:.1f}x fewer"),
         ("decoding latents to pixels, once at the end (FLOPs)", f"{charts.plain(c.decoder_flops)} "
          f"(VAE decoder; the VAE has {c.vae_params:,} parameters)", "none", ""),
     ]
     body = "".join(f"<tr><th scope='row'>{html.escape(a)}</th><td>{b}</td><td>{c_}</td><td>{d}</td></tr>"
                    for a, b, c_, d in rows)
-    return ("<table class='compare'><thead><tr><th></th><th>latent diffusion (this tab)</th>"
-            "<th>pixel diffusion</th><th></th></tr></thead><tbody>" + body + "</tbody></table>")
+    return ("<table class='compare'><thead><tr><th scope='col'>what</th><th scope='col'>latent diffusion (this tab)</th>"
+            "<th scope='col'>pixel diffusion</th><th scope='col'>latent vs pixel</th></tr></thead><tbody>" + body
+            + "</tbody></table>")
 
 
 def training_view(rows: list[tuple[str, np.ndarray]]) -> str:

@@ -441,3 +441,15 @@ def test_a_size_word_it_never_learned_is_read_through_wordnet_and_the_page_says_
     assert data["read_as"] == [["wee", "small"]] and data["rare_words"] == [] and "small" in data["tokens"]
     plain = t2i.encode_prompt("a wee red 3", read_unknown=False)
     assert "wee" in plain.tokens and plain.read_as == ()
+
+
+def test_why_latents_table_states_the_measured_ratios_under_named_columns():
+    """The cost table's ratios are the measured values (latent values vs pixels, DiT FLOPs vs the UNet's),
+    and every column has a header."""
+    from explainers import text_to_image_views as views
+
+    c = t2i_comparisons.latent_costs("tiny-t2i")
+    page = views.costs_table(c)
+    assert page.count("<th scope='col'>") == 4
+    assert f"{c.pixel_values / c.latent_values:.0f}x fewer" in page and f"{c.unet_flops / c.dit_flops:.1f}x fewer" in page
+    assert c.latent_values == 4 * 16 * 16 and c.pixel_values == 3 * 32 * 32
