@@ -223,6 +223,7 @@ def unseen_word_evidence(model: str = DEFAULT_MODEL) -> str:
 READ_AS_TABLE = "eval_read_as.json"  # training/eval_tiny_t2i.py --read-as: unseen size words, alone and read as
 
 
+@functools.lru_cache(maxsize=4)
 def read_as_evidence(model: str = DEFAULT_MODEL) -> str:
     """What the shipped evaluation measured for size words no training caption uses, the model alone and
     read through the lexicon (one sentence), or empty when not measured."""

@@ -59,10 +59,11 @@ def tokens_html(r: TextToImageResult) -> str:
         note.append("Empty prompt: the model draws unconditionally (guidance has nothing to push towards).")
     if r.read_as:
         swaps = ", ".join(f"'{typed}' as '{read}'" for typed, read in r.read_as)
+        them = "it" if len(r.read_as) == 1 else "each"
         note.append(f"No training caption uses {' or '.join(repr(t) for t, _ in r.read_as)}, so before the text "
-                    f"encoder the app looked {'it' if len(r.read_as) == 1 else 'each'} up in WordNet (a dictionary of English word senses) and the model read "
-                    f"{swaps}: the chips show what it read. DALL-E 3 rewrites prompts the same way, with a language "
-                    f"model. {read_as_evidence(r.model)}".strip())
+                    f"encoder the app looked {them} up in WordNet (a dictionary of English word senses) and the model "
+                    f"read {swaps}: the chips show what it read. DALL-E 3 rewrites prompts the same way, with a "
+                    f"language model. {read_as_evidence(r.model)}".strip())
     if rare:
         quoted = ", ".join(f"'{w}'" for w in r.rare_words)
         note.append(f"This model learned only digits (as figures or words), {len(COLOURS)} colours, {len(SIZES)} sizes "

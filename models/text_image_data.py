@@ -13,6 +13,7 @@ The evaluation phrasings (`EVAL_TEMPLATES`) use words and orders no training cap
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -263,6 +264,7 @@ def random_caption(scene: Scene, rng: np.random.Generator) -> str:
     return caption(scene, rng) if u < 0.48 else rich_caption(scene, rng)
 
 
+@functools.lru_cache(maxsize=1)
 def training_vocabulary() -> frozenset[str]:
     """Every word a training caption can contain (the page points out words outside it)."""
     lists = (TEMPLATES, PARTIAL_TEMPLATES, COLOUR_NAMES, DIGIT_WORDS, [str(d) for d in range(10)], REQUESTS,

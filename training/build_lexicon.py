@@ -31,8 +31,9 @@ import re
 import shutil
 from pathlib import Path
 
-SIZES = ("small", "large")  # the trained word each size word is read as (and WordNet's head adjective)
-COLOURS = ("red", "orange", "yellow", "green", "blue", "purple", "white", "black")
+from explainers.t2i_lexicon import SIZES  # the trained words sizes are read as (and WordNet's head adjectives)
+from models.text_image_data import COLOUR_NAMES as COLOURS
+
 COLOUR_ROOTS = ("chromatic_color", "achromatic_color")  # a colour's noun sense is one of these, below them
 OUT = Path("assets/lexicon")
 WORD = re.compile(r"^[a-z]+(-[a-z]+)*$")

@@ -66,7 +66,9 @@ OUTSIDE_LEXICON_SIZE_WORDS = {"small": ("puny", "microscopic", "lilliputian", "p
 
 def unseen_lexicon_words() -> dict[str, tuple[str, ...]]:
     """The lexicon's words for small and large that no training caption uses."""
-    return {k: v for k, v in unseen_lexicon_meanings().items() if k in ("small", "large")}
+    from explainers.t2i_lexicon import SIZES
+
+    return {k: v for k, v in unseen_lexicon_meanings().items() if k in SIZES}
 
 
 def unseen_lexicon_meanings() -> dict[str, tuple[str, ...]]:
