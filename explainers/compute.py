@@ -19,6 +19,7 @@ import logging
 import os
 import sys
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -117,15 +118,39 @@ def slots_held() -> int:
 
 
 def share_cores() -> None:
-    """Between two steps of a greedy computation (it calls this at every step): if another computation
-    waits for a slot and this thread holds more than one, give the extra slots and their threads back,
-    so a run alone on every core never keeps a second student waiting for its end."""
+    """Between two steps of a computation (the sampling loops call this at every step), share the
+    cores out again: if another computation waits for a slot and this thread holds more than one,
+    give the extra slots and their threads back, so a run alone on every core never keeps a second
+    student waiting for its end; if nobody waits and a slot is free, take it and its threads, so a
+    core does not idle beside a class's last runs (the last of 30 students' Text to image runs, or
+    the last batch of their denoising runs, goes on with every core once the others are done)."""
     held = slots_held()
+    if held == 0:
+        return
     if held > 1 and _waiting > 0:
         _set_threads(THREADS_PER_SLOT)
         _held.slots = 1
         for _ in range(held - 1):
             _slots.release()
+    elif held < COMPUTE_SLOTS and _waiting == 0:
+        with _waiting_lock:
+            while _waiting == 0 and held < COMPUTE_SLOTS and _slots.acquire(blocking=False):
+                held += 1
+        if held != _held.slots:
+            _held.slots = held
+            _set_threads(THREADS_PER_SLOT * held)
+
+
+def sharing_cores(progress: Callable[[int, int], None] | None = None) -> Callable[[int, int], None]:
+    """A sampling loop's per-step callback that shares the cores out (`share_cores`), then reports
+    progress(i, steps) if given."""
+
+    def step(i: int, steps: int) -> None:
+        share_cores()
+        if progress is not None:
+            progress(i, steps)
+
+    return step
 
 
 def free_slots() -> int:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from explainers.compute import compute_slot, free_slots
+from explainers.compute import compute_slot, free_slots, sharing_cores
 from models.diffusion import Trajectory, inference_unet, make_scheduler, sample
 
 
@@ -108,7 +108,7 @@ class DenoiseBatcher:
             sched = make_scheduler(bundle.scheduler.config, "ddim")
             t0 = time.perf_counter()
             _, traj = sample(unet, sched, labels, steps, guidance, jobs[0].seed, null_class=null_class, capture=True,
-                             progress=progress, noise=noise)
+                             progress=sharing_cores(progress), noise=noise)
             seconds = time.perf_counter() - t0
             for k, j in enumerate(jobs):
                 mine = lambda frames, k=k: [f[k:k + 1] for f in frames]  # noqa: E731 - this job's sample per step

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 import models
-from explainers.compute import compute_slot, holding_slot
+from explainers.compute import compute_slot, holding_slot, sharing_cores
 from explainers.denoise_batch import BATCHER, Job
 from explainers.memory import memoize
 from explainers.text_input import check_number, clean_text
@@ -228,7 +228,7 @@ def _denoise(prompt: str, steps: int, guidance: float, seed: int, scheduler: str
             sched = make_scheduler(bundle.scheduler.config, scheduler)  # a fresh one: step() keeps state
             t0 = time.perf_counter()
             _, traj = sample(unet, sched, labels, steps, guidance, seed, null_class=null_class, capture=True,
-                             batch=batch, progress=progress)
+                             batch=batch, progress=sharing_cores(progress))
             seconds, shared_with = time.perf_counter() - t0, 0
     x_t = torch.stack(traj.x_t, dim=1)  # (B, steps + 1, C, H, W)
     return DenoiseResult(

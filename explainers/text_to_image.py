@@ -30,7 +30,7 @@ import torch
 
 import models
 from explainers import t2i_lexicon, text_to_image_sd
-from explainers.compute import share_cores
+from explainers.compute import sharing_cores
 from explainers.memory import MEMORY
 from explainers.t2i_spec import (  # noqa: F401 - the tab's constants, re-read from here by older callers
     DEFAULT_GUIDANCE,
@@ -158,12 +158,7 @@ def compute(s: Settings, progress=None) -> TextToImageResult:
     cond = (p.states.expand(n, -1, -1), torch.ones(n, p.states.shape[1]))
     uncond = (neg.states.expand(n, -1, -1), torch.ones(n, neg.states.shape[1]))
     noise = start_noise(bundle, [s.seed + i for i in range(n)])
-    def step(i: int, steps: int) -> None:  # between two steps: give back the cores it took, if one waits
-        share_cores()
-        if progress is not None:
-            progress(i, steps)
-
-    out = sample(bundle, cond, uncond, noise, s.steps, s.guidance, record=True, progress=step,
+    out = sample(bundle, cond, uncond, noise, s.steps, s.guidance, record=True, progress=sharing_cores(progress),
                  excite=excite_groups(p.tokens, s.excite))
     lat = torch.stack(out["latents"])  # (steps + 1, C, h, w)
     x0, x0u, x0c = torch.stack(out["x0"]), torch.stack(out["x0_u"]), torch.stack(out["x0_c"])

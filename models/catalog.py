@@ -182,6 +182,9 @@ def _load_text_to_image(s: ModelSpec, where: str, checkpoint: str | None) -> Bun
         from diffusers import AutoencoderTiny
 
         preview = AutoencoderTiny.from_pretrained(s.path, subfolder="preview", torch_dtype=torch.float32).eval()
+        # channels-last weights: its small convolutions run faster on oneDNN (75 latents, one run's
+        # previews: 59 -> 45 ms on 1 thread, 34 -> 23 ms on 2; pixels within 1/255 of before)
+        preview = preview.to(memory_format=torch.channels_last)
     return Bundle(s, transformer, scheduler=scheduler, vae=vae, preview_vae=preview)
 
 

@@ -163,6 +163,45 @@ def test_a_computation_alone_takes_every_core_and_gives_them_back_when_another_w
         assert cache.slots_held() == 1
 
 
+def test_a_run_takes_the_cores_that_free_up_at_its_next_step_and_gives_them_back_when_one_waits():
+    """A class's last runs: one slot each while others run; when the other slot frees up and nobody
+    waits, the next step (share_cores, through the sampling loops' `sharing_cores` callback) takes it
+    and its threads; a computation arriving later gets it back at the step after."""
+    assert cache.COMPUTE_SLOTS >= 2
+    release, holders = _hold_all_slots(cache.COMPUTE_SLOTS - 1)  # another student's run
+    seen, before, reported = {}, torch.get_num_threads(), []
+    step = cache.sharing_cores(lambda i, n: reported.append((i, n)))
+    with compute_slot():
+        step(1, 3)
+        seen["busy"] = (cache.slots_held(), torch.get_num_threads())  # nothing free: one slot
+        release.set()
+        for t in holders:
+            t.join(5)
+        step(2, 3)
+        seen["alone"] = (cache.slots_held(), torch.get_num_threads())
+        started = threading.Event()
+
+        def later():
+            with compute_slot():
+                started.set()
+
+        t = threading.Thread(target=later)
+        t.start()
+        time.sleep(0.3)
+        assert not started.is_set()  # every slot is held by the last run: it waits for its next step
+        step(3, 3)
+        assert started.wait(5)
+        seen["shared"] = (cache.slots_held(), torch.get_num_threads())
+        t.join(5)
+    assert seen["busy"] == (1, cache.THREADS_PER_SLOT)
+    assert seen["alone"] == (cache.COMPUTE_SLOTS, cache.COMPUTE_SLOTS * cache.THREADS_PER_SLOT)
+    assert seen["shared"] == (1, cache.THREADS_PER_SLOT)
+    assert reported == [(1, 3), (2, 3), (3, 3)]
+    assert torch.get_num_threads() == before and cache.free_slots() == cache.COMPUTE_SLOTS
+    cache.share_cores()  # outside a computation: nothing to share
+    assert cache.slots_held() == 0 and cache.free_slots() == cache.COMPUTE_SLOTS
+
+
 def test_computations_that_waited_together_take_one_slot_each_and_restore_their_threads():
     """Two computations queued behind busy slots: when the slots free up, neither takes the other's
     (someone else is waiting), so both run at once, each on one slot's threads."""
