@@ -43,6 +43,20 @@ def adapt_from_autoregressive(ar_model):
     return model, mask_id
 
 
+@torch.no_grad()
+def reads_both_ways(model, mask_id: int, length: int = 12) -> bool:
+    """True when the first position's prediction changes with the last token: the causal mask is
+    really off. A transformers version that ignored `is_causal=False` would train a left-to-right
+    model under the diffusion loss; the training script checks this before its first step."""
+    g = torch.Generator().manual_seed(0)
+    a = torch.randint(1, mask_id, (1, length), generator=g)
+    b = a.clone()
+    b[0, -1] = b[0, -1] % (mask_id - 1) + 1
+    dev = next(model.parameters()).device
+    la, lb = denoiser_logits(model, a.to(dev), mask_id), denoiser_logits(model, b.to(dev), mask_id)
+    return not torch.allclose(la[0, 0], lb[0, 0])
+
+
 def denoiser_logits(model, ids: torch.Tensor, mask_id: int) -> torch.Tensor:
     """(B, T) token ids with mask_id where masked -> (B, T, V) logits of p(x_i | x_t), V without MASK.
     The model reads [start] + ids; position i reads its output at i (the autoregressive shift kept)."""

@@ -14,6 +14,7 @@ from models.masked_diffusion import (
     diffusion_loss,
     mask_tokens,
     nll_bound,
+    reads_both_ways,
     reveal_counts,
     sample,
 )
@@ -47,6 +48,12 @@ def test_the_denoiser_reads_both_ways(adapted):
     la, lb = denoiser_logits(model, a, mask_id), denoiser_logits(model, b, mask_id)
     assert la.shape == (1, 12, V)  # no column for MASK
     assert not torch.allclose(la[0, 0], lb[0, 0])  # position 0 sees the last token: no causal mask
+    assert reads_both_ways(model, mask_id)  # the training script's check before its first step
+
+
+def test_the_check_catches_a_left_to_right_model(adapted):
+    ar, _, _ = adapted
+    assert not reads_both_ways(ar, V - 1)  # tiny-gpt's kind: position 0 never sees what follows
 
 
 def test_masking_follows_t():

@@ -7,7 +7,8 @@ plays, one extra MASK token, the causal mask off), with the MDLM / LLaDA objecti
     python -m training.train_tiny_diffusion_lm --from-shipped --steps 20000   # go on from the shipped weights
                                                                               # (a fresh optimizer; e.g. on a GPU)
 
-Resumable: state every 500 steps under runs/tiny-diffusion-lm/ (rerun the same command). The
+Resumable: state every 500 steps under runs/tiny-diffusion-lm/ (rerun the same command; with another
+--out, in a folder beside it named <out>.state). The
 checkpoint kept is the one with the best bound on the selection play (twelfth-night), never on the
 held-out plays; the card's figures (the bound's perplexity on the held-out plays vs tiny-gpt's on the
 same windows) are measured at the end. Uses CUDA (bf16 autocast) when present; runs unchanged on the
@@ -26,7 +27,7 @@ import torch
 from transformers import AutoTokenizer, GPT2LMHeadModel
 
 from models import shakespeare
-from models.masked_diffusion import adapt_from_autoregressive, diffusion_loss, nll_bound
+from models.masked_diffusion import adapt_from_autoregressive, diffusion_loss, nll_bound, reads_both_ways
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY_GPT = ROOT / "assets" / "models" / "tiny-gpt-shakespeare"
@@ -88,7 +89,11 @@ def main(argv=None) -> None:
     model, mask_id = adapt_from_autoregressive(ar)
     if a.from_shipped:
         model = GPT2LMHeadModel.from_pretrained(OUT, dtype=torch.float32)
-    model.to(dev).train()
+    model.to(dev).eval()
+    if not reads_both_ways(model, mask_id):
+        raise SystemExit("This transformers version ignores is_causal=False for GPT-2: the denoiser would read "
+                         "left to right only. Use the version in requirements.txt.")
+    model.train()
     length = model.config.n_positions - 1  # the start token takes one position
     train = token_ids(tok, "train")
     select = windows(token_ids(tok, "selection"), length, a.eval_windows)
@@ -97,8 +102,11 @@ def main(argv=None) -> None:
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / a.steps)))))
     start, seconds, log, best = 0, 0.0, [], math.inf
-    if (RUNS / "state.pt").exists():
-        st = torch.load(RUNS / "state.pt", map_location=dev, weights_only=False)
+    # the shipped model's run resumes from runs/; another --out (a smoke run, a GPU job's folder) keeps its
+    # state beside it, so it never resumes from, or overwrites, the state of the run that makes the app's model
+    runs = RUNS if a.out.resolve() == OUT.resolve() else a.out.with_name(a.out.name + ".state")
+    if (runs / "state.pt").exists():
+        st = torch.load(runs / "state.pt", map_location=dev, weights_only=False)
         model.load_state_dict(st["model"])
         opt.load_state_dict(st["opt"])
         sched.load_state_dict(st["sched"])
@@ -134,9 +142,9 @@ def main(argv=None) -> None:
                 model.save_pretrained(a.out)
                 tok.save_pretrained(a.out)
         if step % 500 == 0 or last:
-            RUNS.mkdir(parents=True, exist_ok=True)
+            runs.mkdir(parents=True, exist_ok=True)
             torch.save(dict(model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), step=step,
-                            seconds=elapsed, log=log, best=best), RUNS / "state.pt")
+                            seconds=elapsed, log=log, best=best), runs / "state.pt")
         if last:
             break
     seconds += time.perf_counter() - t0
