@@ -11,8 +11,8 @@ class's one shared run, gets every core (on 2 cores a 4-image Text to image run 
 of 0.81 s, one image 0.30 s instead of 0.44 s). The other computations start on one slot. The
 sampling loops share the cores out again at every step (`sharing_cores`): a run takes a slot that
 freed up while nobody waits and gives it back at its next step when somebody does (a 50-step
-tiny-ddpm picture alone, measured interleaved in one process on an AMD EPYC core pair: 0.62 -> 0.54
-s, median of 16). tiny-gpt's generation keeps one slot (a second thread made it no faster, with
+tiny-ddpm picture alone on an AMD EPYC core pair, `python -m benchmarks.share_cores`: 0.57 -> 0.50 s,
+median of 16). tiny-gpt's generation keeps one slot (a second thread made it no faster, with
 slower tails). The cores are never oversubscribed, since threads come only with slots.
 """
 

@@ -72,7 +72,8 @@ class Prompt:
 
 def encode_prompt(text: str, read_unknown: bool = True) -> Prompt:
     """minilm token states for a prompt, cut at MAX_TOKENS tokens (the limit the model was trained with).
-    read_unknown: size words no training caption uses are first read through WordNet ('wee' -> 'small')."""
+    read_unknown: size and colour words no training caption uses are first read through WordNet ('wee' ->
+    'small', 'crimson' -> 'red'; explainers.t2i_lexicon)."""
     text, swaps = t2i_lexicon.read_as(text) if read_unknown else (text, ())
     enc = models.load("minilm")
     full = enc.tokenizer(text, truncation=False)["input_ids"]
