@@ -71,6 +71,9 @@ def mask_tokens(x0: torch.Tensor, t: torch.Tensor, mask_id: int, generator: torc
     return torch.where(masked, torch.full_like(x0, mask_id), x0), masked
 
 
+ROW_BUCKET = 512
+
+
 def diffusion_loss(model, x0: torch.Tensor, mask_id: int, generator: torch.Generator | None = None,
                    t: torch.Tensor | None = None, eps: float = 1e-3) -> torch.Tensor:
     """The MDLM / LLaDA objective per token: sum over masked tokens of -log p(x0_i | x_t) / t, divided
@@ -83,8 +86,12 @@ def diffusion_loss(model, x0: torch.Tensor, mask_id: int, generator: torch.Gener
     # the same logits as denoiser_logits, but the output head runs only where a token is masked
     start = torch.full_like(xt[:, :1], model.config.bos_token_id)
     hidden = model.transformer(input_ids=torch.cat([start, xt], 1)).last_hidden_state[:, :-1]
-    logits = model.lm_head(hidden[masked]).float()[:, :mask_id]
-    nll = torch.nn.functional.cross_entropy(logits, x0[masked], reduction="none")
+    rows = masked.flatten().nonzero()[:, 0]
+    # the head's input padded to a multiple of ROW_BUCKET rows: under CPU bfloat16 autocast oneDNN caches a
+    # kernel per matrix shape, and a new number of masked tokens at every step grew the process by ~30 MB a step
+    padded = torch.cat([rows, rows[:1].expand(-len(rows) % ROW_BUCKET)]) if len(rows) else rows
+    logits = model.lm_head(hidden.flatten(0, 1)[padded]).float()[:len(rows), :mask_id]
+    nll = torch.nn.functional.cross_entropy(logits, x0.flatten()[rows], reduction="none")
     return (nll / t[:, None].expand(b, n)[masked]).sum() / (b * n)
 
 
