@@ -13,6 +13,7 @@ from explainers import text_diffusion, text_diffusion_views
 from models.errors import InputError
 from tests.conftest import call
 from tests.test_browser import browser, run_then_scrub  # noqa: F401 - browser: the shared chromium fixture
+from training.eval_tiny_diffusion_lm import held_out_check
 
 
 def test_mask_id_and_context_come_from_the_shipped_model():
@@ -20,6 +21,19 @@ def test_mask_id_and_context_come_from_the_shipped_model():
     assert text_diffusion.MASK_ID == cfg["vocab_size"] - 1 == 4096  # one past tiny-gpt's vocabulary
     assert text_diffusion.CONTEXT == cfg["n_positions"] - 1 == 255
     assert cfg["is_causal"] is False  # it reads both ways
+
+
+def test_the_cards_held_out_figures_are_these_weights():
+    """training.json's small held-out cut, recomputed from the shipped weights (the card's full figure,
+    324 windows x 16 values of t, takes minutes: `python -m training.eval_tiny_diffusion_lm`)."""
+    card = text_diffusion.card()["training"]
+    stored, now = card["held_out_check"], held_out_check()
+    assert now["bound_ppl"] == pytest.approx(stored["bound_ppl"], rel=1e-3)
+    assert now["tiny_gpt_ppl"] == pytest.approx(stored["tiny_gpt_ppl"], rel=1e-3)
+    held = card["held_out"]
+    assert held["ratio"] == pytest.approx(held["bound_ppl"] / held["tiny_gpt_ppl"], rel=1e-6)
+    # the cut is 32 of the 324 windows: the same model, so the same gap within a sixth
+    assert now["bound_ppl"] / now["tiny_gpt_ppl"] == pytest.approx(held["ratio"], rel=0.17)
 
 
 def test_denoiser_logits_shape_and_both_ways():

@@ -19,8 +19,11 @@ import torch
 import models
 from explainers import text_diffusion
 from models import shakespeare
+from models.masked_diffusion import nll_bound
+from training.train_tiny_diffusion_lm import ar_nll, token_ids, windows
 
 STEPS = (4, 8, 16, 32, 64)
+CHECK_WINDOWS, CHECK_SAMPLES = 32, 4  # a few seconds: what the tests recompute to tie the card to the weights
 LENGTH = 64
 PROMPT_TOKENS = 16
 SEED0 = 1000  # the page's examples use small seeds
@@ -69,6 +72,18 @@ def measure(n_prompts: int) -> dict:
                 threads=torch.get_num_threads(), rows=rows)
 
 
+@torch.inference_mode()
+def held_out_check() -> dict:
+    """The shipped model's bound and tiny-gpt's perplexity on the first CHECK_WINDOWS held-out windows
+    (CHECK_SAMPLES values of t each, seed 0): a small, exactly repeatable cut of the card's held-out
+    figure, stored in training.json so a test can check that the card describes these weights."""
+    dlm, gpt = text_diffusion.bundle(), models.load("tiny-gpt")
+    wins = windows(token_ids(gpt.tokenizer, "validation"), text_diffusion.CONTEXT, CHECK_WINDOWS)
+    bound = nll_bound(dlm.model, wins, text_diffusion.MASK_ID, samples=CHECK_SAMPLES)
+    return dict(windows=CHECK_WINDOWS, t_samples=CHECK_SAMPLES, bound_ppl=math.exp(bound),
+                tiny_gpt_ppl=math.exp(ar_nll(gpt.model, wins, dlm.model.config.bos_token_id)))
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--prompts", type=int, default=20)
@@ -77,7 +92,10 @@ def main(argv=None) -> None:
     out = measure(a.prompts)
     if not a.no_write:
         (text_diffusion.ASSETS / "steps.json").write_text(json.dumps(out, indent=1) + "\n")
-        write_card(json.loads((text_diffusion.ASSETS / "training.json").read_text()), out)
+        path = text_diffusion.ASSETS / "training.json"
+        t = dict(json.loads(path.read_text()), held_out_check=held_out_check())
+        path.write_text(json.dumps(t, indent=1, default=float) + "\n")
+        write_card(t, out)
 
 
 def write_card(t: dict, steps: dict) -> None:
