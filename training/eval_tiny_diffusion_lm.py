@@ -104,14 +104,13 @@ def write_card(t: dict, steps: dict) -> None:
     rows = "\n".join(f"| {r['how']} | {r['passes']} | {r['seconds_median']:.3f} s | {r['sample_ppl']:.1f} |" for r in steps["rows"])
     log = "\n".join(f"| {e['step']:,} | {e['seconds'] / 60:.0f} min | {e['selection_bound_ppl']:.1f} |" for e in t["log"])
     earlier = t.get("earlier_runs", [])
-    history = "".join(
-        f"\n- before it, {r['steps']:,} steps of {r['batch']} windows ({r['tokens_seen'] / 1e6:.1f} M tokens), lr {r['lr']}, "
-        f"{r['seconds'] / 3600:.2f} h on {r['device']}: held-out bound {r['held_out']['bound_ppl']:.1f} "
-        f"({r['held_out']['ratio']:.2f}x tiny-gpt)" for r in earlier)
     total = t["tokens_seen"] + sum(r["tokens_seen"] for r in earlier)
-    if earlier:
-        history = (f"\n\nThis run went on from the weights of the runs before it ({total / 1e6:.1f} M tokens in all; "
-                   f"the table's step 0 is where it started):{history}")
+    history = "".join(
+        [f"\n\nThis run went on from the weights of the runs before it ({total / 1e6:.1f} M tokens in all; "
+         "the table's step 0 is where it started):"] * bool(earlier)
+        + [f"\n- before it, {r['steps']:,} steps of {r['batch']} windows ({r['tokens_seen'] / 1e6:.1f} M tokens), "
+           f"lr {r['lr']}, {r['seconds'] / 3600:.2f} h on {r['device']}: held-out bound "
+           f"{r['held_out']['bound_ppl']:.1f} ({r['held_out']['ratio']:.2f}x tiny-gpt)" for r in earlier])
     (text_diffusion.ASSETS / "README.md").write_text(f"""# tiny-diffusion-lm
 
 A masked-diffusion language model (MDLM, Sahoo et al. 2024; LLaDA, Nie et al. 2025) on tiny-gpt's

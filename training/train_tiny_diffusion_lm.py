@@ -164,10 +164,11 @@ def main(argv=None) -> None:
     kept = GPT2LMHeadModel.from_pretrained(a.out, dtype=torch.float32).to(dev)
     held = windows(token_ids(tok, "validation"), length)
     final = evaluate(kept, ar, mask_id, held)
-    info = dict(steps=step, batch=a.batch, lr=a.lr, precision="bfloat16 autocast" if bf16 else "float32", seconds=round(seconds, 1), mask_id=mask_id,
+    info = dict(steps=step, batch=a.batch, lr=a.lr, precision="bfloat16 autocast" if bf16 else "float32",
+                seconds=round(seconds, 1), mask_id=mask_id,
                 device=torch.cuda.get_device_name() if dev == "cuda" else "cpu", held_out=final,
-                best_selection_bound_ppl=round(best, 3), log=log, tokens_seen=int(step * a.batch * length))
-    info["best_step"] = min(log, key=lambda e: e["selection_bound_ppl"])["step"] if log else step
+                best_selection_bound_ppl=round(best, 3), log=log, tokens_seen=int(step * a.batch * length),
+                best_step=min(log, key=lambda e: e["selection_bound_ppl"])["step"])  # the last step is always logged
     if a.from_shipped and (OUT / "training.json").exists():  # the runs the started-from weights came from
         earlier = json.loads((OUT / "training.json").read_text())
         info["earlier_runs"] = earlier.pop("earlier_runs", []) + [
