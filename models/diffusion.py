@@ -7,9 +7,12 @@ diffusers schedulers' own `step()`; nothing about the update rule is re-implemen
 
 from __future__ import annotations
 
+import copy
 import functools
+import logging
 import os
 import threading
+import warnings
 import weakref
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -94,7 +97,14 @@ class FastUNet(torch.nn.Module):
       0.58 -> 0.35 s). The fused kernels round differently, so the outputs stay within bfloat16
       rounding of the eager model's instead of bit-identical (a test checks both). The switch is
       torch's global one (`torch.jit.enable_onednn_fusion`): each traced UNet sets it to its own
-      setting before it runs (this app traces no other model). Calls are padded to FUSED_ROWS shapes.
+      setting before it runs (this app traces no other model). Calls are padded to FUSED_ROWS shapes;
+    - traced once per torch thread count (`graph`): a fused graph's kernels are built for the thread
+      count of its first calls and keep it. Run with another count, a graph built for 1 thread got
+      nothing from a second thread and kept it busy (AMD EPYC, 8 rows: 43.5 ms on 1 thread, 41.4 ms
+      with 2, for 81.8 ms of CPU), and one built for 2 threads still used two when given one; so a run
+      that takes a second compute slot, or gives it back, switches to the graph of its new count
+      (8 rows with 2 threads, its own graph: 27.0 ms for 53.2 ms of CPU; about 160 MB for the
+      second set of kernels, `python -m benchmarks.batching --threads 1 2`).
 
     `torch.jit.trace` is deprecated in torch 2.13 but works; if it ever fails, the eager model is
     used (same results, slower), and EXPLAINER_JIT=0 chooses that. FLOP counts, training and the
@@ -102,38 +112,56 @@ class FastUNet(torch.nn.Module):
 
     def __init__(self, unet, bf16: bool, jit: bool, fuse: bool = False):
         super().__init__()
-        import copy
-        import logging
-        import warnings
-
         self.config = unet.config
         self.dtype_name = "bfloat16" if bf16 else "float32"
         dtype = torch.bfloat16 if bf16 else torch.float32
         # nn.Module.to: diffusers' own .to() warns about modules to keep in float32 (this UNet has none)
         model = torch.nn.Module.to(copy.deepcopy(unet), dtype).eval() if bf16 else unet
         self.conditional = getattr(unet.config, "num_class_embeds", None) is not None
-        self.predict = (_Predict if self.conditional else _PredictUnconditional)(model, dtype)
+        self.eager = (_Predict if self.conditional else _PredictUnconditional)(model, dtype)
         self.traced = self.fused = False
+        self._graphs: dict[int, torch.nn.Module] = {}  # torch threads -> the graph traced for them
+        self._lock = threading.Lock()
         if jit:
-            cfg = unet.config
-            x = torch.zeros(2, cfg.in_channels, cfg.sample_size, cfg.sample_size)
-            args = (x, torch.tensor(500)) + ((torch.tensor([0, 1]),) if self.conditional else ())
             for fused in dict.fromkeys((fuse and bf16, False)):  # fused if asked; unfused if that fails
-                try:
-                    with warnings.catch_warnings(), torch.inference_mode():
-                        # the deprecation notice and the tracer's notes on shape checks inside diffusers
-                        # (all static for a given UNet) are expected here and said once in the docstring
-                        warnings.simplefilter("ignore")
-                        _set_fusion(fused)
-                        traced = torch.jit.freeze(torch.jit.trace(self.predict, args, check_trace=False).eval())
-                        for _ in range(2):  # TorchScript profiles its first calls: do it now, not in a request
-                            traced(*args)
-                    self.predict, self.traced, self.fused = traced, True, fused
+                if (graph := self._trace(fused)) is not None:
+                    self._graphs[torch.get_num_threads()] = graph
+                    self.traced, self.fused = True, fused
                     break
-                except Exception:  # noqa: BLE001 - any failure to trace: unfused, else the eager model (same results)
-                    logging.getLogger(__name__).warning("UNet not traced%s: %s", " with fusion" if fused else "",
-                                                        "trying without fusion" if fused else "sampling eagerly",
-                                                        exc_info=True)
+
+    def _trace(self, fused: bool):
+        """The predictor traced, frozen and run twice (TorchScript optimises a graph at its first calls)
+        with this thread's torch threads; None, logged with the traceback, if that fails."""
+        cfg = self.config
+        x = torch.zeros(2, cfg.in_channels, cfg.sample_size, cfg.sample_size)
+        args = (x, torch.tensor(500)) + ((torch.tensor([0, 1]),) if self.conditional else ())
+        try:
+            with warnings.catch_warnings(), torch.inference_mode():
+                # the deprecation notice and the tracer's notes on shape checks inside diffusers
+                # (all static for a given UNet) are expected here and said once in the docstring
+                warnings.simplefilter("ignore")
+                _set_fusion(fused)
+                graph = torch.jit.freeze(torch.jit.trace(self.eager, args, check_trace=False).eval())
+                for _ in range(2):
+                    graph(*args)
+            return graph
+        except Exception:  # noqa: BLE001 - any failure to trace: unfused, else the eager model (same results)
+            logging.getLogger(__name__).warning("UNet not traced%s: %s", " with fusion" if fused else "",
+                                                "trying without fusion" if fused else "sampling eagerly",
+                                                exc_info=True)
+            return None
+
+    def graph(self) -> torch.nn.Module:
+        """What computes a call on this thread: the graph traced for its torch thread count (traced at the
+        first call with that count, about 0.6 s), or the eager predictor where tracing is off or failed."""
+        if not self.traced:
+            return self.eager
+        threads = torch.get_num_threads()
+        if (graph := self._graphs.get(threads)) is None:
+            with self._lock:  # traced once even when two runs need it first at the same moment
+                if (graph := self._graphs.get(threads)) is None:
+                    graph = self._graphs[threads] = self._trace(self.fused) or self.eager
+        return graph
 
     def forward(self, x, t, class_labels=None):
         t = torch.as_tensor(t)
@@ -143,21 +171,29 @@ class FastUNet(torch.nn.Module):
             x = torch.cat([x, x[-1:].expand(rows - n, *x.shape[1:])])
             if class_labels is not None:
                 class_labels = torch.cat([class_labels, class_labels[-1:].expand(rows - n)])
+        predict = self.graph()
         if self.traced:  # a graph is optimised at its first calls per shape: with its own setting
             _set_fusion(self.fused)
-        out = self.predict(x, t, class_labels) if self.conditional else self.predict(x, t)
+        out = predict(x, t, class_labels) if self.conditional else predict(x, t)
         return SimpleNamespace(sample=out[:n])
 
-    def warm_shapes(self) -> None:
-        """Compile the fused graph for every padded shape now (about 2 s), not in a student's request."""
+    def warm_shapes(self, threads: tuple[int, ...] = (1,), rows: tuple[int, ...] = FUSED_ROWS) -> None:
+        """Build the fused graph's kernels now (about 2 s for every shape), not in a student's request:
+        for each torch thread count in `threads`, the padded shapes `rows`."""
         if not self.fused:
             return
         cfg = self.config
-        with torch.inference_mode():
-            for rows in FUSED_ROWS:
-                x = torch.zeros(rows, cfg.in_channels, cfg.sample_size, cfg.sample_size)
-                for _ in range(2):
-                    self(x, torch.tensor(500), torch.zeros(rows, dtype=torch.long) if self.conditional else None)
+        before = torch.get_num_threads()
+        try:
+            with torch.inference_mode():
+                for n in threads:
+                    torch.set_num_threads(n)
+                    for r in rows:
+                        x = torch.zeros(r, cfg.in_channels, cfg.sample_size, cfg.sample_size)
+                        for _ in range(2):
+                            self(x, torch.tensor(500), torch.zeros(r, dtype=torch.long) if self.conditional else None)
+        finally:
+            torch.set_num_threads(before)
 
 
 _FAST: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # float32 model -> {(bf16, jit, fuse): FastUNet}

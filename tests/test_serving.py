@@ -398,6 +398,38 @@ def test_traced_unet_gives_the_eager_models_outputs(set_bf16, monkeypatch, bf16,
     assert not plain.traced and plain is not fast
 
 
+def test_each_torch_thread_count_samples_with_a_graph_built_for_it(set_bf16, monkeypatch):
+    """A fused graph keeps the thread count its kernels were built with (run with another, a second
+    thread only burned CPU), so a run that takes or gives back a compute slot switches graphs: one per
+    thread count, built once, each giving the eager model's outputs within bfloat16 rounding."""
+    import copy
+
+    import models
+    from models import diffusion
+
+    set_bf16(True)
+    monkeypatch.setenv("EXPLAINER_FUSE", "1")
+    unet = models.load("tiny-ddpm").model
+    fast = diffusion.inference_unet(unet)
+    eager = torch.nn.Module.to(copy.deepcopy(unet), torch.bfloat16)
+    x, t, labels = torch.randn(2, 1, 28, 28, generator=torch.Generator().manual_seed(1)), torch.tensor(300), torch.tensor([10, 4])
+    with torch.inference_mode():
+        want = eager(x.to(torch.bfloat16), t, class_labels=labels).sample.float()
+    before, graphs, outs = torch.get_num_threads(), {}, {}
+    try:
+        for threads in (1, 2, 1, 2):
+            torch.set_num_threads(threads)
+            graphs.setdefault(threads, fast.graph())
+            assert fast.graph() is graphs[threads]  # built once per count
+            with torch.inference_mode():
+                outs[threads] = fast(x, t, class_labels=labels).sample
+    finally:
+        torch.set_num_threads(before)
+    assert graphs[1] is not graphs[2] and fast.traced
+    for threads, got in outs.items():
+        assert float((got - want).abs().mean()) < 0.01 and float((got - want).abs().max()) < 0.25, threads
+
+
 def test_a_unet_that_fails_to_fuse_is_traced_without_fusion(set_bf16, monkeypatch, caplog):
     """oneDNN Graph is an optimisation: if tracing with it fails, the UNet is traced unfused (still free of
     Python between ops), and the log says why, with its traceback."""
