@@ -98,13 +98,11 @@ class FastUNet(torch.nn.Module):
       rounding of the eager model's instead of bit-identical (a test checks both). The switch is
       torch's global one (`torch.jit.enable_onednn_fusion`): each traced UNet sets it to its own
       setting before it runs (this app traces no other model). Calls are padded to FUSED_ROWS shapes;
-    - traced once per torch thread count (`graph`): a fused graph's kernels are built for the thread
-      count of its first calls and keep it. Run with another count, a graph built for 1 thread got
-      nothing from a second thread and kept it busy (AMD EPYC, 8 rows: 43.5 ms on 1 thread, 41.4 ms
-      with 2, for 81.8 ms of CPU), and one built for 2 threads still used two when given one; so a run
-      that takes a second compute slot, or gives it back, switches to the graph of its new count
-      (8 rows with 2 threads, its own graph: 27.0 ms for 53.2 ms of CPU; about 160 MB for the
-      second set of kernels, `python -m benchmarks.batching --threads 1 2`).
+    - traced once per torch thread count (`graph`): a fused graph's kernels keep the thread count of
+      their first calls. Given two threads, one built for one got nothing from the second and kept it
+      busy (8 rows: 42.6 ms for 85.0 ms of CPU; its own 2-thread graph: 28.7 ms for 57.8 ms; 1 thread
+      40.4 ms; `python -m benchmarks.batching --threads 1 2`), so a run that takes or gives back a
+      compute slot switches graphs.
 
     `torch.jit.trace` is deprecated in torch 2.13 but works; if it ever fails, the eager model is
     used (same results, slower), and EXPLAINER_JIT=0 chooses that. FLOP counts, training and the
