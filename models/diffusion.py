@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import itertools
 import logging
 import os
 import threading
@@ -58,9 +59,8 @@ def _set_fusion(on: bool) -> None:
         torch.jit.enable_onednn_fusion(on)
 
 
-# A fused graph is compiled once per batch shape (about 0.15 s and 25-30 MB of kernels each), and TorchScript
-# keeps only about a dozen shapes: a call is padded up to the next of these row counts (a guided picture is
-# 2 rows; a class's batches of up to 4 are at most 8). Six shapes cost about 170 MB more than the unfused UNet.
+# A fused graph is compiled per batch shape (0.15 s, 25-30 MB each; TorchScript keeps about a dozen): a call is
+# padded to the next of these row counts (a guided picture: 2 rows; a class's batch of up to 4: at most 8).
 FUSED_ROWS = (1, 2, 4, 8, 12, 16)
 
 
@@ -84,12 +84,10 @@ class FastUNet(torch.nn.Module):
     """The UNet the app samples with: the same weights, called the way the sampling loop calls
     them, and
 
-    - traced and frozen with TorchScript, so a call runs without Python between its ops. That is
-      1.5x faster on its own, and it matters most when a class is using the server: eager PyTorch
-      gives up Python's GIL inside every op and then waits for it back, so while the web server's
-      thread is busy one UNet call took 1,450 ms instead of 24 ms (measured with a busy thread
-      beside it; the traced call: 37 ms). Its outputs are bit-identical to the eager model's
-      (a test checks it over batch sizes and timesteps);
+    - traced and frozen with TorchScript, so a call runs without Python between its ops: 1.5x faster,
+      and immune to a busy server (eager PyTorch gives up the GIL inside every op and waits for it back:
+      beside a busy thread one call took 1,450 ms instead of 24 ms; traced: 37 ms). Its outputs are
+      bit-identical to the eager model's (a test checks it over batch sizes and timesteps);
     - in bfloat16 where the CPU has it natively (`native_bf16`): 8 rows 62 -> 32 ms with both;
     - in bfloat16, with oneDNN Graph fusing its ops (convolution + bias + activation, normalisation)
       into fewer kernels (`fusion_enabled`). Measured with 1 thread, calls of 2 / 4 / 8 rows take
@@ -128,8 +126,8 @@ class FastUNet(torch.nn.Module):
                     break
 
     def _trace(self, fused: bool):
-        """The predictor traced, frozen and run twice (TorchScript optimises a graph at its first calls)
-        with this thread's torch threads; None, logged with the traceback, if that fails."""
+        """The predictor traced, frozen and run twice (TorchScript optimises at the first calls) with this
+        thread's torch threads; None, logged with the traceback, if that fails."""
         cfg = self.config
         x = torch.zeros(2, cfg.in_channels, cfg.sample_size, cfg.sample_size)
         args = (x, torch.tensor(500)) + ((torch.tensor([0, 1]),) if self.conditional else ())
@@ -176,20 +174,16 @@ class FastUNet(torch.nn.Module):
         return SimpleNamespace(sample=out[:n])
 
     def warm_shapes(self, threads: tuple[int, ...] = (1,), rows: tuple[int, ...] = FUSED_ROWS) -> None:
-        """Build the fused graph's kernels now (about 2 s for every shape), not in a student's request:
-        for each torch thread count in `threads`, the padded shapes `rows`."""
+        """Build the fused kernels of `rows` for each thread count in `threads` now, not in a request."""
         if not self.fused:
             return
-        cfg = self.config
-        before = torch.get_num_threads()
+        cfg, before = self.config, torch.get_num_threads()
         try:
             with torch.inference_mode():
-                for n in threads:
+                for n, r, _ in itertools.product(threads, rows, range(2)):
                     torch.set_num_threads(n)
-                    for r in rows:
-                        x = torch.zeros(r, cfg.in_channels, cfg.sample_size, cfg.sample_size)
-                        for _ in range(2):
-                            self(x, torch.tensor(500), torch.zeros(r, dtype=torch.long) if self.conditional else None)
+                    self(torch.zeros(r, cfg.in_channels, cfg.sample_size, cfg.sample_size), torch.tensor(500),
+                         torch.zeros(r, dtype=torch.long) if self.conditional else None)
         finally:
             torch.set_num_threads(before)
 
