@@ -44,10 +44,10 @@ def is_model_error(e: BaseException) -> bool:
 
 
 WARM_KEYS = ("minilm", "tiny-gpt", "tiny-ddpm", "tiny-t2i")  # the embedded models the first tabs use
-# tiny-ddpm's fused graph is built per torch thread count (`models.diffusion.FastUNet`): every shape for a run
-# on one compute slot, and for a run that holds every slot (a student alone, or a class's last batch) the
-# shapes such a run has (1 or 2 pictures, or a class's batch of up to 4): 1.3 s and about 120 MB more.
-WARM_THREADS = tuple(dict.fromkeys((THREADS_PER_SLOT, THREADS_PER_SLOT * COMPUTE_SLOTS)))
+# tiny-ddpm's fused graph is built per torch thread count (`models.diffusion.FastUNet.graph`): every padded shape
+# for a run on one compute slot; for a run holding every slot (a student alone, a class's last batch) the shapes
+# such a run has (1 or 2 pictures, or a class's batch of up to 4). The second set: about 100-130 MB resident.
+WARM_ROWS_ON_EVERY_SLOT = (1, 2, 4, 8)
 
 
 def warm(keys: tuple[str, ...] = WARM_KEYS) -> None:
@@ -59,8 +59,8 @@ def warm(keys: tuple[str, ...] = WARM_KEYS) -> None:
             bundle = models.load(key)
             if key == "tiny-ddpm":
                 unet = inference_unet(bundle.model)
-                unet.warm_shapes(WARM_THREADS[:1])
-                unet.warm_shapes(WARM_THREADS[1:], rows=(1, 2, 4, 8))
+                unet.warm_shapes((THREADS_PER_SLOT,))
+                unet.warm_shapes((THREADS_PER_SLOT * COMPUTE_SLOTS,), rows=WARM_ROWS_ON_EVERY_SLOT)
             if key == "tiny-t2i":
                 learned_vectors()  # its training words in minilm's space, for the note on unseen words
         except Exception:  # noqa: BLE001 - warming is best effort; the real request reports the error

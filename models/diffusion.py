@@ -81,8 +81,7 @@ class _PredictUnconditional(_Predict):
 
 
 class FastUNet(torch.nn.Module):
-    """The UNet the app samples with: the same weights, called the way the sampling loop calls
-    them, and
+    """The UNet the app samples with: the same weights, called the way the sampling loop calls them, and
 
     - traced and frozen with TorchScript, so a call runs without Python between its ops: 1.5x faster,
       and immune to a busy server (eager PyTorch gives up the GIL inside every op and waits for it back:
@@ -116,25 +115,26 @@ class FastUNet(torch.nn.Module):
         self.conditional = getattr(unet.config, "num_class_embeds", None) is not None
         self.eager = (_Predict if self.conditional else _PredictUnconditional)(model, dtype)
         self.traced = self.fused = False
-        self._graphs: dict[int, torch.nn.Module] = {}  # torch threads -> the graph traced for them
+        self._graphs: dict[int, torch.nn.Module] = {}  # `_threads_key()` -> the graph traced for it
         self._lock = threading.Lock()
         if jit:
             for fused in dict.fromkeys((fuse and bf16, False)):  # fused if asked; unfused if that fails
                 if (graph := self._trace(fused)) is not None:
-                    self._graphs[torch.get_num_threads()] = graph
                     self.traced, self.fused = True, fused
+                    self._graphs[self._threads_key()] = graph
                     break
 
+    def _threads_key(self) -> int:  # unfused ops follow each call's thread count: one graph serves them all
+        return torch.get_num_threads() if self.fused else 0
+
     def _trace(self, fused: bool):
-        """The predictor traced, frozen and run twice (TorchScript optimises at the first calls) with this
-        thread's torch threads; None, logged with the traceback, if that fails."""
+        """The predictor traced, frozen and run twice with this thread's torch threads; None (logged) on failure."""
         cfg = self.config
         x = torch.zeros(2, cfg.in_channels, cfg.sample_size, cfg.sample_size)
         args = (x, torch.tensor(500)) + ((torch.tensor([0, 1]),) if self.conditional else ())
         try:
             with warnings.catch_warnings(), torch.inference_mode():
-                # the deprecation notice and the tracer's notes on shape checks inside diffusers
-                # (all static for a given UNet) are expected here and said once in the docstring
+                # expected: the deprecation notice, the tracer's notes on diffusers' (static) shape checks
                 warnings.simplefilter("ignore")
                 _set_fusion(fused)
                 graph = torch.jit.freeze(torch.jit.trace(self.eager, args, check_trace=False).eval())
@@ -148,11 +148,11 @@ class FastUNet(torch.nn.Module):
             return None
 
     def graph(self) -> torch.nn.Module:
-        """What computes a call on this thread: the graph traced for its torch thread count (traced at the
-        first call with that count, about 0.6 s), or the eager predictor where tracing is off or failed."""
+        """What computes a call on this thread: the graph traced for its torch thread count (fused: traced at
+        the first call with that count, 0.6 s), or the eager predictor where tracing is off or failed."""
         if not self.traced:
             return self.eager
-        threads = torch.get_num_threads()
+        threads = self._threads_key()
         if (graph := self._graphs.get(threads)) is None:
             with self._lock:  # traced once even when two runs need it first at the same moment
                 if (graph := self._graphs.get(threads)) is None:
