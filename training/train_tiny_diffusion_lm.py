@@ -13,7 +13,11 @@ checkpoint kept is the one with the best bound on the selection play (twelfth-ni
 held-out plays; the card's figures (the bound's perplexity on the held-out plays vs tiny-gpt's on the
 same windows) are measured at the end. Computes in bfloat16 autocast on CUDA and on a CPU that has
 bfloat16 in hardware (`models.diffusion.native_bf16`: 2,400 -> 4,560 tokens a second on 2 AVX512-BF16
-cores, batch 32); float32 elsewhere. On a CPU it needs days for the issue's bar: train it on a GPU.
+cores, batch 32); float32 elsewhere. Dropout is off by default: tiny-gpt's 0.15 took a third of a CPU step
+(drawing the masks: 4.65 -> 2.35 s for 64 windows on 2 cores, 3,500 -> 6,900 tokens a second), and this
+model underfits its training plays (shipped weights, 48 windows: bound 77.7 on the training plays, 143.7 on
+the selection play; tiny-gpt 17.6 and 63.7), so it needs fitting more than regularising.
+On a CPU it needs days for the issue's bar: train it on a GPU.
 With --from-shipped, the shipped model's own selection bound is measured first (logged as step 0), so a
 run only replaces it with a better checkpoint.
 """
@@ -83,6 +87,8 @@ def main(argv=None) -> None:
     p.add_argument("--eval-windows", type=int, default=64)
     p.add_argument("--out", type=Path, default=OUT)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dropout", type=float, default=0.0,
+                   help="attention, embedding and residual dropout while training (tiny-gpt's was 0.15)")
     p.add_argument("--from-shipped", action="store_true",
                    help="start from the weights in assets/models/tiny-diffusion-lm/ instead of adapting tiny-gpt")
     a = p.parse_args(argv)
@@ -93,6 +99,10 @@ def main(argv=None) -> None:
     model, mask_id = adapt_from_autoregressive(ar)
     if a.from_shipped:
         model = GPT2LMHeadModel.from_pretrained(OUT, dtype=torch.float32)
+    model.config.attn_pdrop = model.config.embd_pdrop = model.config.resid_pdrop = a.dropout
+    for m in model.modules():
+        if isinstance(m, torch.nn.Dropout):
+            m.p = a.dropout
     model.to(dev).eval()
     if not reads_both_ways(model, mask_id):
         raise SystemExit("This transformers version ignores is_causal=False for GPT-2: the denoiser would read "
@@ -164,7 +174,7 @@ def main(argv=None) -> None:
     kept = GPT2LMHeadModel.from_pretrained(a.out, dtype=torch.float32).to(dev)
     held = windows(token_ids(tok, "validation"), length)
     final = evaluate(kept, ar, mask_id, held)
-    info = dict(steps=step, batch=a.batch, lr=a.lr, precision="bfloat16 autocast" if bf16 else "float32",
+    info = dict(steps=step, batch=a.batch, lr=a.lr, dropout=a.dropout, precision="bfloat16 autocast" if bf16 else "float32",
                 seconds=round(seconds, 1), mask_id=mask_id,
                 device=torch.cuda.get_device_name() if dev == "cuda" else "cpu", held_out=final,
                 best_selection_bound_ppl=round(best, 3), log=log, tokens_seen=int(step * a.batch * length),
@@ -172,7 +182,7 @@ def main(argv=None) -> None:
     if a.from_shipped and (OUT / "training.json").exists():  # the runs the started-from weights came from
         earlier = json.loads((OUT / "training.json").read_text())
         info["earlier_runs"] = earlier.pop("earlier_runs", []) + [
-            {k: earlier[k] for k in ("steps", "batch", "lr", "seconds", "device", "tokens_seen", "held_out") if k in earlier}]
+            {k: earlier[k] for k in ("steps", "batch", "lr", "dropout", "seconds", "device", "tokens_seen", "held_out") if k in earlier}]
     (a.out / "training.json").write_text(json.dumps(info, indent=1, default=float) + "\n")
     print(json.dumps(final, indent=1), flush=True)
 
