@@ -14,7 +14,8 @@ freed up while nobody waits and gives it back at its next step when somebody doe
 tiny-ddpm picture alone on an AMD EPYC core pair, `python -m benchmarks.share_cores`: 0.57 -> 0.50 s,
 median of 16, when its fused graph was still built for one thread only; with a graph per thread
 count, `models.diffusion.FastUNet.graph`, 0.57 -> 0.42 s, `python -m benchmarks.batching --threads 1 2`).
-tiny-gpt's generation keeps one slot (a second thread made it no faster, with slower tails). The cores are never oversubscribed, since threads come only with slots.
+tiny-gpt's generation keeps one slot (a second thread made it no faster, with slower tails). The cores
+are never oversubscribed, since threads come only with slots.
 """
 
 from __future__ import annotations

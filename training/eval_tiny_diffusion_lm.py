@@ -98,6 +98,11 @@ def main(argv=None) -> None:
         write_card(t, out)
 
 
+def dropout(run: dict) -> float:
+    """A run's training dropout; runs from before the --dropout option kept tiny-gpt's 0.15."""
+    return run.get("dropout", 0.15)
+
+
 def write_card(t: dict, steps: dict) -> None:
     """The model card, every figure read from training.json and steps.json."""
     h = t["held_out"]
@@ -109,7 +114,7 @@ def write_card(t: dict, steps: dict) -> None:
         [f"\n\nThis run went on from the weights of the runs before it ({total / 1e6:.1f} M tokens in all; "
          "the table's step 0 is where it started):"] * bool(earlier)
         + [f"\n- before it, {r['steps']:,} steps of {r['batch']} windows ({r['tokens_seen'] / 1e6:.1f} M tokens), "
-           f"lr {r['lr']}, dropout {r.get('dropout', 0.15)}, {r['seconds'] / 3600:.2f} h on {r['device']}: held-out bound "
+           f"lr {r['lr']}, dropout {dropout(r)}, {r['seconds'] / 3600:.2f} h on {r['device']}: held-out bound "
            f"{r['held_out']['bound_ppl']:.1f} ({r['held_out']['ratio']:.2f}x tiny-gpt)" for r in earlier])
     (text_diffusion.ASSETS / "README.md").write_text(f"""# tiny-diffusion-lm
 
@@ -123,7 +128,7 @@ autoregressive shift kept (the logits at position i-1 predict token i; a start t
 t ~ U(0, 1) (stratified over the batch), cross-entropy on the masked tokens weighted by 1/t. The same
 training plays and tokens as tiny-gpt; the checkpoint kept is the best on the selection play
 (twelfth-night), never the held-out ones. {t['steps']:,} steps of {t['batch']} windows of 255 tokens
-({t['tokens_seen'] / 1e6:.1f} M tokens; tiny-gpt saw 98 M), lr {t['lr']}, dropout {t.get('dropout', 0.15)}, {t.get('precision', 'float32')}, {t['seconds'] / 3600:.2f} h
+({t['tokens_seen'] / 1e6:.1f} M tokens; tiny-gpt saw 98 M), lr {t['lr']}, dropout {dropout(t)}, {t.get('precision', 'float32')}, {t['seconds'] / 3600:.2f} h
 on {t['device']}{' (2 cores)' if t['device'] == 'cpu' else ''}.{history}
 
 | step | time | selection-play bound (perplexity) |

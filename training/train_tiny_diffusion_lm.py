@@ -15,7 +15,7 @@ same windows) are measured at the end. Computes in bfloat16 autocast on CUDA and
 bfloat16 in hardware (`models.diffusion.native_bf16`: 2,400 -> 4,560 tokens a second on 2 AVX512-BF16
 cores, batch 32); float32 elsewhere. Dropout is off by default: tiny-gpt's 0.15 took a third of a CPU step
 (drawing the masks: 4.65 -> 2.35 s for 64 windows on 2 cores, 3,500 -> 6,900 tokens a second), and this
-model underfits its training plays (shipped weights, 48 windows: bound 77.7 on the training plays, 143.7 on
+model underfits its training plays (after the fourth run, 48 windows each: bound 77.7 on the training plays, 143.7 on
 the selection play; tiny-gpt 17.6 and 63.7), so it needs fitting more than regularising.
 On a CPU it needs days for the issue's bar: train it on a GPU.
 With --from-shipped, the shipped model's own selection bound is measured first (logged as step 0), so a
