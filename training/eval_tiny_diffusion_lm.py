@@ -20,13 +20,16 @@ import models
 from explainers import text_diffusion
 from models import shakespeare
 from models.masked_diffusion import nll_bound
-from training.train_tiny_diffusion_lm import ar_nll, token_ids, windows
+from training.train_tiny_diffusion_lm import TINY_GPT, ar_nll, token_ids, windows
 
 STEPS = (4, 8, 16, 32, 64)
 CHECK_WINDOWS, CHECK_SAMPLES = 32, 4  # a few seconds: what the tests recompute to tie the card to the weights
 LENGTH = 64
 PROMPT_TOKENS = 16
 SEED0 = 1000  # the page's examples use small seeds
+_GPT_RUN = json.loads((TINY_GPT / "training.json").read_text())
+TINY_GPT_TOKENS = _GPT_RUN["steps"] * _GPT_RUN["batch"] * _GPT_RUN["block"]  # what tiny-gpt saw in training
+TINY_GPT_DROPOUT = json.loads((TINY_GPT / "config.json").read_text())["attn_pdrop"]
 
 
 def prompts(n: int) -> list[str]:
@@ -99,8 +102,8 @@ def main(argv=None) -> None:
 
 
 def dropout(run: dict) -> float:
-    """A run's training dropout; runs from before the --dropout option kept tiny-gpt's 0.15."""
-    return run.get("dropout", 0.15)
+    """A run's training dropout; runs from before the --dropout option kept tiny-gpt's."""
+    return run.get("dropout", TINY_GPT_DROPOUT)
 
 
 def write_card(t: dict, steps: dict) -> None:
@@ -128,7 +131,7 @@ autoregressive shift kept (the logits at position i-1 predict token i; a start t
 t ~ U(0, 1) (stratified over the batch), cross-entropy on the masked tokens weighted by 1/t. The same
 training plays and tokens as tiny-gpt; the checkpoint kept is the best on the selection play
 (twelfth-night), never the held-out ones. {t['steps']:,} steps of {t['batch']} windows of 255 tokens
-({t['tokens_seen'] / 1e6:.1f} M tokens; tiny-gpt saw 98 M), lr {t['lr']}, dropout {dropout(t)}, {t.get('precision', 'float32')}, {t['seconds'] / 3600:.2f} h
+({t['tokens_seen'] / 1e6:.1f} M tokens; tiny-gpt saw {TINY_GPT_TOKENS / 1e6:.0f} M), lr {t['lr']}, dropout {dropout(t)}, {t.get('precision', 'float32')}, {t['seconds'] / 3600:.2f} h
 on {t['device']}{' (2 cores)' if t['device'] == 'cpu' else ''}.{history}
 
 | step | time | selection-play bound (perplexity) |
@@ -140,7 +143,7 @@ tokens for both, {h['t_samples']} stratified values of t per window): tiny-gpt's
 **{h['tiny_gpt_ppl']:.2f}**; this model's upper bound (the absorbing-state ELBO) **{h['bound_ppl']:.2f}**,
 **{h['ratio']:.2f}x**. The issue's bar is 1.5x (goal 1.25x; the MDLM paper's gap at 110 M parameters and
 hundreds of billions of tokens is 1.14-1.32x). All its runs together saw {total / 1e6:.1f} M tokens
-({total / 98e6:.0%} of tiny-gpt's 98 M), on a CPU, and a masked-diffusion model needs more training than a
+({total / TINY_GPT_TOKENS:.0%} of tiny-gpt's {TINY_GPT_TOKENS / 1e6:.0f} M), on a CPU, and a masked-diffusion model needs more training than a
 left-to-right one for the same loss; the gap is what that buys.
 
 **Sampling** (`explainers/text_diffusion.py`): LLaDA's sampler (predict every masked token, draw each
