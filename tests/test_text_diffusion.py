@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from explainers import text_diffusion, text_diffusion_views
+from models import masked_diffusion
 from models.errors import InputError
 from tests.conftest import call
 from tests.test_browser import browser, run_then_scrub  # noqa: F401 - browser: the shared chromium fixture
@@ -69,6 +70,22 @@ def test_generate_fills_every_mask_and_never_changes_a_shown_token():
     assert again is r  # identical requests are computed once
     other = text_diffusion.generate("ROMEO:\nWhat light", 24, 6, 4)
     assert not np.array_equal(other.frames[-1], r.frames[-1])  # the seed matters (sampling at TEMPERATURE)
+
+
+def test_keeping_the_surest_fills_the_text_with_line_breaks_as_the_page_says():
+    """The tab says this model is surest of line breaks, which is why it keeps random guesses: with the
+    page's temperature and blocks, keeping the surest writes far more line breaks than keeping random ones."""
+    b = text_diffusion.bundle()
+    breaks = {i for i in range(text_diffusion.MASK_ID) if "\n" in b.tokenizer.decode([i])}
+    count = {"low_confidence": 0, "random": 0}
+    for prompt in ("ROMEO:", "KING HENRY:", "First Citizen:\nWe are", "HAMLET:\nTo be, or"):
+        ids = b.tokenizer(prompt)["input_ids"]
+        for remasking in count:
+            u = masked_diffusion.sample(b.model, ids, 64, 16, text_diffusion.MASK_ID, 0, text_diffusion.TEMPERATURE,
+                                        blocks=text_diffusion.blocks_for(64, 16), remasking=remasking)
+            count[remasking] += sum(t in breaks for t in u.frames[-1, len(ids):].tolist())
+    assert text_diffusion.REMASKING == "random"
+    assert count["low_confidence"] > 1.5 * count["random"], count
 
 
 @pytest.mark.parametrize("args", [("", 8, 4, 0), ("hi", 8, 9, 0), ("hi", 0, 1, 0), ("hi", 500, 4, 0),
