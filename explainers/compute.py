@@ -14,6 +14,8 @@ freed up while nobody waits and gives it back at its next step when somebody doe
 tiny-ddpm picture alone on an AMD EPYC core pair, `python -m benchmarks.share_cores`: 0.57 -> 0.50 s,
 median of 16, when its fused graph was still built for one thread only; with a graph per thread
 count, `models.diffusion.FastUNet.graph`, 0.57 -> 0.42 s, `python -m benchmarks.batching --threads 1 2`).
+A run keeps a slot it took only while its steps go faster on it (`Pace`): a free slot is not a free core,
+and beside a busy process two threads are slower than one (`python -m benchmarks.share_cores --beside-busy`).
 tiny-gpt's generation keeps one slot (a second thread made it no faster, with slower tails). The cores
 are never oversubscribed, since threads come only with slots.
 """
@@ -24,6 +26,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from typing import TypeVar
@@ -122,22 +125,23 @@ def slots_held() -> int:
     return getattr(_held, "slots", 0) if getattr(_held, "depth", 0) > 0 else 0
 
 
-def share_cores() -> None:
-    """Between two steps of a computation (the sampling loops call this at every step), share the
-    cores out again: if another computation waits for a slot and this thread holds more than one,
-    give the extra slots and their threads back, so a run alone on every core never keeps a second
-    student waiting for its end; if nobody waits and a slot is free, take it and its threads, so a
-    core does not idle beside a class's last runs (the last of 30 students' Text to image runs, or
-    the last batch of their denoising runs, goes on with every core once the others are done)."""
+def share_cores(grow: bool = True, shrink: bool = False) -> None:
+    """Between two steps of a computation (the sampling loops call this at every step, through
+    `sharing_cores`), share the cores out again: if another computation waits for a slot (or `shrink`)
+    and this thread holds more than one, give the extra slots and their threads back, so a run alone on
+    every core never keeps a second student waiting for its end; else, if `grow`, nobody waits and a
+    slot is free, take it and its threads, so a core does not idle beside a class's last runs (the last
+    of 30 students' Text to image runs, or the last batch of their denoising runs, goes on with every
+    core once the others are done)."""
     held = slots_held()
     if held == 0:
         return
-    if held > 1 and _waiting > 0:
+    if held > 1 and (_waiting > 0 or shrink):
         _set_threads(THREADS_PER_SLOT)
         _held.slots = 1
         for _ in range(held - 1):
             _slots.release()
-    elif held < COMPUTE_SLOTS and _waiting == 0:
+    elif grow and held < COMPUTE_SLOTS and _waiting == 0:
         with _waiting_lock:
             while _waiting == 0 and held < COMPUTE_SLOTS and _slots.acquire(blocking=False):
                 held += 1
@@ -146,12 +150,64 @@ def share_cores() -> None:
             _set_threads(THREADS_PER_SLOT * held)
 
 
+# A free slot is not a free core: beside a busy process (a browser, another program, a neighbour on a shared
+# machine), a step on two OpenMP threads waits at every op for the thread that lost its core. Measured on
+# 2 cores beside one busy process, run alone: a 50-step Denoise 1.12 s on two threads against 0.58 s on one
+# (idle: 0.37 / 0.56 s), a 4-image Text to image run 2.06 s against 0.90 s (idle: 0.55 / 0.89 s). So a run
+# times its steps on one slot and on more, and keeps more only while they pay.
+PACE_STEPS = 2  # steps a run times on each side before it judges
+PACE_WINDOW = 4  # the recent steps it judges by, on each side: their fastest, so one hiccup does not count
+PACE_GAIN = 0.85  # more slots pay when their fastest recent step takes at most this share of one slot's
+PACE_HOLD = (4, 32)  # steps a run stays on one slot after more did not pay: 4, doubling while it keeps not
+# paying (a busy neighbour), back to 4 once it pays (a client's burst beside a class's last run is brief)
+
+
+class Pace:
+    """One run's recent step times on one slot and on more: whether taking more slots pays (`plan`)."""
+
+    def __init__(self):
+        self.last: float | None = None  # when the last step ended
+        self.slots = 0  # slots held during the step being timed (0: not timed, e.g. the loop's set-up)
+        self.one: list[float] = []
+        self.more: list[float] = []
+        self.hold = 0  # steps left on one slot
+        self.backoff = PACE_HOLD[0]  # the next hold
+
+    def tick(self, now: float | None = None) -> None:
+        """A step ended: its time counts for the slots held during it (`slots`, which the caller sets)."""
+        now = time.perf_counter() if now is None else now
+        if self.last is not None and self.slots:
+            times = self.one if self.slots == 1 else self.more
+            times.append(now - self.last)
+            del times[:-PACE_WINDOW]
+        self.last = now
+
+    def plan(self, slots: int) -> tuple[bool, bool]:
+        """(grow, shrink) for `share_cores`, holding `slots` now."""
+        if self.hold > 0:
+            self.hold -= 1
+            return False, True
+        if len(self.one) >= PACE_STEPS and len(self.more) >= PACE_STEPS:
+            if min(self.more) > PACE_GAIN * min(self.one):  # more threads did not pay: one slot for a while
+                self.hold, self.one, self.more = self.backoff, [], []
+                self.backoff = min(2 * self.backoff, PACE_HOLD[1])
+                return False, True
+            self.backoff = PACE_HOLD[0]
+            return True, False
+        if slots > 1 and len(self.more) >= PACE_STEPS:  # it started on every slot (greedy): time one slot too
+            return False, True
+        return len(self.one) >= PACE_STEPS, False
+
+
 def sharing_cores(progress: Callable[[int, int], None] | None = None) -> Callable[[int, int], None]:
-    """A sampling loop's per-step callback that shares the cores out (`share_cores`), then reports
-    progress(i, steps) if given."""
+    """A sampling loop's per-step callback that shares the cores out (`share_cores`, taking more slots only
+    while they pay: `Pace`), then reports progress(i, steps) if given."""
+    pace = Pace()
 
     def step(i: int, steps: int) -> None:
-        share_cores()
+        pace.tick()
+        share_cores(*pace.plan(slots_held()))
+        pace.slots = slots_held()
         if progress is not None:
             progress(i, steps)
 

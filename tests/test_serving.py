@@ -165,19 +165,24 @@ def test_a_computation_alone_takes_every_core_and_gives_them_back_when_another_w
 
 def test_a_run_takes_the_cores_that_free_up_at_its_next_step_and_gives_them_back_when_one_waits():
     """A class's last runs: one slot each while others run; when the other slot frees up and nobody
-    waits, the next step (share_cores, through the sampling loops' `sharing_cores` callback) takes it
-    and its threads; a computation arriving later gets it back at the step after."""
+    waits, a step (share_cores, through the sampling loops' `sharing_cores` callback) takes it and its
+    threads once the run has timed PACE_STEPS steps on one slot (to judge whether more pays); a
+    computation arriving later gets it back at the step after."""
     assert cache.COMPUTE_SLOTS >= 2
     release, holders = _hold_all_slots(cache.COMPUTE_SLOTS - 1)  # another student's run
     seen, before, reported = {}, torch.get_num_threads(), []
     step = cache.sharing_cores(lambda i, n: reported.append((i, n)))
+    last = 2 + cache.PACE_STEPS
     with compute_slot():
-        step(1, 3)
+        step(1, last)
         seen["busy"] = (cache.slots_held(), torch.get_num_threads())  # nothing free: one slot
         release.set()
         for t in holders:
             t.join(5)
-        step(2, 3)
+        for i in range(2, 1 + cache.PACE_STEPS):
+            step(i, last)
+            assert cache.slots_held() == 1  # a slot is free, but the run is still timing its steps on one
+        step(1 + cache.PACE_STEPS, last)
         seen["alone"] = (cache.slots_held(), torch.get_num_threads())
         started = threading.Event()
 
@@ -189,17 +194,66 @@ def test_a_run_takes_the_cores_that_free_up_at_its_next_step_and_gives_them_back
         t.start()
         time.sleep(0.3)
         assert not started.is_set()  # every slot is held by the last run: it waits for its next step
-        step(3, 3)
+        step(last, last)
         assert started.wait(5)
         seen["shared"] = (cache.slots_held(), torch.get_num_threads())
         t.join(5)
     assert seen["busy"] == (1, cache.THREADS_PER_SLOT)
     assert seen["alone"] == (cache.COMPUTE_SLOTS, cache.COMPUTE_SLOTS * cache.THREADS_PER_SLOT)
     assert seen["shared"] == (1, cache.THREADS_PER_SLOT)
-    assert reported == [(1, 3), (2, 3), (3, 3)]
+    assert reported == [(i, last) for i in range(1, last + 1)]
     assert torch.get_num_threads() == before and cache.free_slots() == cache.COMPUTE_SLOTS
     cache.share_cores()  # outside a computation: nothing to share
     assert cache.slots_held() == 0 and cache.free_slots() == cache.COMPUTE_SLOTS
+
+
+def _paced(pace: cache.Pace, seconds: list[float], slots: int, now: list[float]) -> list[tuple[bool, bool]]:
+    """Steps of the given lengths on `slots` slots, as `sharing_cores` times them: the plan after each."""
+    plans = []
+    for dt in seconds:
+        pace.slots = slots  # held during this step
+        now[0] += dt
+        pace.tick(now[0])
+        plans.append(pace.plan(slots))
+    return plans
+
+
+def test_a_run_keeps_more_slots_only_while_its_steps_go_faster_on_them():
+    """Beside a busy process a step on two threads can take longer than on one (measured: a Denoise run
+    1.12 s against 0.58 s). A run times PACE_STEPS steps on one slot before it takes more, keeps more
+    while their fastest recent step takes at most PACE_GAIN of one slot's (so one hiccup does not
+    count), and otherwise goes back to one slot for PACE_HOLD steps before it tries again."""
+    k, now = cache.PACE_STEPS, [0.0]
+    fast = cache.Pace()
+    fast.tick(now[0])  # the loop's set-up is not timed
+    assert _paced(fast, [0.010] * (k - 1), 1, now) == [(False, False)] * (k - 1)  # still timing one slot
+    assert _paced(fast, [0.010], 1, now) == [(True, False)]  # timed: take a free slot
+    assert _paced(fast, [0.006] * k, 2, now)[-1] == (True, False)  # 0.6x a step on one: keep it
+    assert _paced(fast, [0.030, 0.006], 2, now) == [(True, False)] * 2  # one hiccup is not a verdict
+    assert _paced(fast, [0.030] * cache.PACE_WINDOW, 2, now)[-1] == (False, True)  # slow ever since: give back
+    slow = cache.Pace()
+    slow.tick(now[0])
+    _paced(slow, [0.010] * k, 1, now)
+    assert _paced(slow, [0.012] * k, 2, now)[-1] == (False, True)  # slower on two: give it back
+    first, longest = cache.PACE_HOLD
+    for hold in (first, 2 * first):  # while more keeps not paying, it waits twice as long each time
+        held = _paced(slow, [0.010] * (hold + k), 1, now)
+        assert held[:hold] == [(False, True)] * hold and held[-1] == (True, False)  # one slot, then it tries again
+        if hold == first:
+            assert _paced(slow, [0.012] * k, 2, now)[-1] == (False, True)
+    assert _paced(slow, [0.0084] * k, 2, now)[-1] == (True, False)  # 0.84x: pays now (PACE_GAIN 0.85)
+    assert slow.backoff == first and 2 * first <= longest
+
+
+def test_a_run_that_starts_on_every_slot_times_one_slot_before_it_keeps_them():
+    """A greedy run (Text to image alone) starts on every slot: after PACE_STEPS steps it goes to one slot
+    for PACE_STEPS steps, then keeps every slot only if that was faster."""
+    k, now = cache.PACE_STEPS, [0.0]
+    for more_step, keeps in ((0.020, True), (0.040, False)):
+        pace = cache.Pace()
+        pace.tick(now[0])
+        assert _paced(pace, [more_step] * k, 2, now)[-1] == (False, True)  # time one slot too
+        assert _paced(pace, [0.035] * k, 1, now)[-1] == ((True, False) if keeps else (False, True))
 
 
 def test_computations_that_waited_together_take_one_slot_each_and_restore_their_threads():
