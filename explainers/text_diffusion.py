@@ -38,9 +38,10 @@ MAX_SEED = generation.MAX_SEED
 TEMPERATURE = 1.0
 # Which predicted tokens a pass keeps (LLaDA's generate.py offers both): "low_confidence" keeps the
 # surest, "random" keeps random ones (MDLM's ancestral order). This small model is surest of line breaks
-# and speaker names: with the seventh run's weights, 16 steps, keeping the surest, 9 to 27 of 64 tokens
-# after four play prompts were line breaks (temperature 0 and 1, 1 or 4 blocks; with the earlier weights
-# 34 to 54); keeping random ones at temperature 1, 4 to 7 (tests/test_text_diffusion.py checks this).
+# and speaker names: with the ninth run's weights, 16 steps, keeping the surest, 12 to 29 of 64 tokens
+# after four play prompts were line breaks (temperature 0 and 1, 1 or 4 blocks; with the seventh run's
+# 9 to 27, with the earlier weights 34 to 54); keeping random ones at temperature 1, 4 to 10
+# (tests/test_text_diffusion.py checks this).
 REMASKING = "random"
 # LLaDA's semi-autoregressive blocks: the continuation is written in blocks of at least this many
 # tokens, left to right.

@@ -132,7 +132,7 @@ t ~ U(0, 1) (stratified over the batch), cross-entropy on the masked tokens weig
 training plays and tokens as tiny-gpt; the checkpoint kept is the best on the selection play
 (twelfth-night), never the held-out ones. {t['steps']:,} steps of {t['batch']} windows of 255 tokens
 ({t['tokens_seen'] / 1e6:.1f} M tokens; tiny-gpt saw {TINY_GPT_TOKENS / 1e6:.0f} M), lr {t['lr']}, dropout {dropout(t)}, {t.get('precision', 'float32')}, {t['seconds'] / 3600:.2f} h
-on {t['device']}{' (2 cores)' if t['device'] == 'cpu' else ''}.{history}
+on {t['device']}{' (2 cores)' if t['device'] == 'cpu' else ''}.{' ' + t['note'] if 'note' in t else ''}{history}
 
 | step | time | selection-play bound (perplexity) |
 |---|---|---|
