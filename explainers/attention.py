@@ -137,7 +137,7 @@ def contextual_similarity(sentence_a: str, sentence_b: str, word: str, model: st
     if spec.family not in ("encoder", "decoder"):
         raise InputError(f"{model!r} is a {spec.family} model; pick an encoder or a decoder.")
     sentence_a, sentence_b = clean_text(sentence_a, "first sentence"), clean_text(sentence_b, "second sentence")
-    word = clean_text(word, "word", max_chars=50).strip()
+    word = clean_text(word, "word", max_chars=50, example="bank").strip()
     bundle = models.load(model)
     vecs, pieces = [], []
     for text in (sentence_a, sentence_b):

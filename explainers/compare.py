@@ -126,7 +126,8 @@ RACE_TOKENS, RACE_STEPS, MAX_SEED = (1, 100), (10, 100), 2**31 - 1  # the race's
 
 def check_race(text_prompt: object, image_prompt: object, new_tokens: object, steps: object, seed: object) -> tuple:
     """The race's settings validated (an InputError says what to change), normalised."""
-    return (clean_text(text_prompt, "text prompt", max_chars=500), clean_text(image_prompt, "image prompt", max_chars=300),
+    return (clean_text(text_prompt, "text prompt", max_chars=500, example="ROMEO:"),
+            clean_text(image_prompt, "image prompt", max_chars=300, example="a handwritten 5"),
             check_number(new_tokens, "new tokens", *RACE_TOKENS, integer=True),
             check_number(steps, "diffusion steps", *RACE_STEPS, integer=True),
             check_number(seed, "seed", 0, MAX_SEED, integer=True))

@@ -116,7 +116,7 @@ def _class_embeddings() -> torch.Tensor:
 def prompt_to_label(prompt: str) -> tuple[int | None, np.ndarray]:
     """The digit a prompt asks for (or None when no class is clearly meant) and the cosine
     similarity of the prompt to each class, (10,): the best over that class's phrasings."""
-    prompt = clean_text(prompt, "prompt", max_chars=MAX_PROMPT_CHARS).strip()
+    prompt = clean_text(prompt, "prompt", max_chars=MAX_PROMPT_CHARS, example="a handwritten 7").strip()
     e = _embed([prompt])[0]  # (D,)
     sims = (_class_embeddings() @ e).max(dim=1).values.numpy()  # (10,)
     order = np.argsort(-sims)
@@ -163,10 +163,10 @@ def denoise(prompt: str, steps: int = 50, guidance: float = 3.0, seed: int = 0, 
     training step; fewer strides over them). guidance: 0 unconditional, 1 conditional, > 1
     pushed further from the unconditional prediction (classifier-free guidance).
     """
-    return _denoise(*_settings(prompt, steps, guidance, seed, scheduler, model, batch), progress=progress)
+    return _denoise(*settings(prompt, steps, guidance, seed, scheduler, model, batch), progress=progress)
 
 
-def _settings(prompt, steps, guidance, seed, scheduler, model, batch) -> tuple:
+def settings(prompt, steps, guidance, seed, scheduler, model, batch) -> tuple:
     """Validated, normalised settings: the key a run is stored under."""
     spec = models.spec(model)
     if spec.family != "diffusion":
@@ -176,7 +176,7 @@ def _settings(prompt, steps, guidance, seed, scheduler, model, batch) -> tuple:
         raise InputError(f"The prompt must be a string, not {type(prompt).__name__}.")
     prompt = prompt.strip()  # an empty prompt is allowed: it asks for no class
     if prompt:
-        prompt = clean_text(prompt, "prompt", max_chars=MAX_PROMPT_CHARS).strip()
+        prompt = clean_text(prompt, "prompt", max_chars=MAX_PROMPT_CHARS, example="a handwritten 7").strip()
     return prompt, steps, float(guidance), seed, scheduler, model, batch
 
 
@@ -184,7 +184,7 @@ def lookup(prompt: str, steps: int = 50, guidance: float = 3.0, seed: int = 0, s
            model: str = DEFAULT_MODEL, batch: int = 1) -> DenoiseResult:
     """The stored result of `denoise` with these inputs; never runs a model (an InputError says
     to run it first when the result is not in memory)."""
-    r = _denoise.peek(*_settings(prompt, steps, guidance, seed, scheduler, model, batch))
+    r = _denoise.peek(*settings(prompt, steps, guidance, seed, scheduler, model, batch))
     if r is None:
         raise InputError("No denoising run with these settings is in memory: press 'Denoise' first "
                          "(or the settings changed since the last run).")

@@ -54,7 +54,7 @@ def check_bins(bins) -> int:
 
 def calibration(text, model: str = "tiny-gpt", bins=10) -> Calibration:
     """Reliability of `model`'s top-1 next-token guesses on `text` (see the module's docstring)."""
-    return _calibration(clean_text(text), str(model), check_bins(bins))
+    return _calibration(clean_text(text, example="To be, or not to be"), str(model), check_bins(bins))
 
 
 def _decoder(model: str):

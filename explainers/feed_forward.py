@@ -57,7 +57,7 @@ def _top(tok, probs: torch.Tensor, k: int) -> list[tuple[str, float]]:
 def feed_forward(text: str, layer: int = 3, position: int = -1, model: str = "tiny-gpt") -> FeedForwardResult:
     """What block `layer`'s MLP does to the token at `position` (-1 = the last token)."""
     check_decoder(model)
-    text = clean_text(text)
+    text = clean_text(text, example="To be, or not to")
     bundle = models.load(model)
     m, tok = bundle.model, bundle.tokenizer
     blocks = m.transformer.h

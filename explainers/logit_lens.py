@@ -50,7 +50,7 @@ def final_norm(model) -> torch.nn.Module:
 def lens(text: str, model: str = "tiny-gpt", top_k: int = 5) -> LensResult:
     """Top-k next tokens predicted from each layer's hidden state at the last position."""
     check_decoder(model)
-    text = clean_text(text)
+    text = clean_text(text, example="To be, or not to")
     k = check_number(top_k, "top_k", 1, MAX_TOP_K, integer=True)
     bundle = models.load(model)
     ids, n = encode_left(bundle, text, context_limit(bundle))  # (1, T)

@@ -66,7 +66,7 @@ def same_word(word: str = "the", position_a: int = 1, position_b: int = 6, model
     """The input vectors of one token placed at two positions (0-based), and how alike they are."""
     if model not in MODELS:
         raise InputError(f"Positional encoding is shown for {', '.join(MODELS)}, not {str(model)[:40]!r}.")
-    word = clean_text(word, "word", max_chars=40).strip()
+    word = clean_text(word, "word", max_chars=40, example="the").strip()
     if not word:
         raise InputError("Type a word to place at two positions.")
     bundle = models.load(model)

@@ -31,7 +31,7 @@ STEP_COUNTS = (1, 2, 3, 5, 10, 50)  # what the Side by side tab compares
 
 @memoize(maxsize=4)
 def steps_tradeoff(prompt: str = "a handwritten 5", steps: tuple[int, ...] = (5, 10, 25, 50), seed: int = 0) -> StepsTradeoff:
-    label, _ = prompt_to_label(clean_text(prompt, "image prompt", max_chars=300))
+    label, _ = prompt_to_label(clean_text(prompt, "image prompt", max_chars=300, example="a handwritten 5"))
     bundle = models.load("tiny-ddpm")
     labels = torch.tensor([label if label is not None else NULL_CLASS])
     secs, imgs, first = [], [], []

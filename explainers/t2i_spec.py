@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 import models
-from explainers.text_input import check_number
+from explainers.text_input import check_length, check_number
 from models.errors import InputError
 
 DEFAULT_MODEL = "tiny-t2i"
@@ -55,8 +55,7 @@ def check_prompt(text: object, what: str = "prompt") -> str:
         return ""
     if not isinstance(text, str):
         raise InputError(f"The {what} must be text, not {type(text).__name__}.")
-    if len(text) > MAX_PROMPT_CHARS:
-        raise InputError(f"The {what} is {len(text):,} characters long; the limit is {MAX_PROMPT_CHARS}. Shorten it.")
+    check_length(text, what, MAX_PROMPT_CHARS)
     return " ".join(text.split())
 
 

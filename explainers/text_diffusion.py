@@ -82,7 +82,7 @@ class TextDiffusionResult:
 
 
 def check(prompt, length, steps, seed) -> tuple[str, int, int, int]:
-    prompt = clean_text(prompt, "prompt")
+    prompt = clean_text(prompt, "prompt", example="ROMEO:")
     length = check_number(length, "length", 1, MAX_LENGTH, integer=True)
     steps = check_number(steps, "steps", 1, MAX_LENGTH, integer=True)
     if steps > length:

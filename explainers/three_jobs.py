@@ -201,7 +201,7 @@ def three_jobs(text: str = DEFAULT_TEXT, digit_index: int = DEFAULT_DIGIT, promp
     held-out real digits tiny-vit reads; prompt: what the text-to-image DiT reads."""
     from explainers import text_to_image as t2i
 
-    text = clean_text(text)
+    text = clean_text(text, example=DEFAULT_TEXT)
     prompt = t2i.check_prompt(prompt)
     i = int(check_number(digit_index, "digit index", 0, 999, integer=True))
     return _three_jobs(text, i, prompt)

@@ -76,10 +76,7 @@ def _summary(r: denoising.DenoiseResult, asked_guidance: float) -> str:
 @friendly_errors
 def check_denoise(prompt: str, steps: int, guidance: float, seed: int, scheduler: str, model: str, batch: int):
     """Refuse bad settings before anything runs: the message shows once, the last views stay."""
-    denoising.check_settings(steps, guidance, seed, scheduler, batch)
-    denoising.models.spec(model)
-    if isinstance(prompt, str) and prompt.strip():
-        denoising.clean_text(prompt, "prompt", max_chars=denoising.MAX_PROMPT_CHARS)
+    denoising.settings(prompt, steps, guidance, seed, scheduler, model, batch)
 
 
 def _answer(prompt, steps, guidance, seed, scheduler, model, batch, progress=None) -> tuple:
