@@ -15,6 +15,8 @@ import models
 from explainers.compute import COMPUTE_SLOTS, THREADS_PER_SLOT
 from explainers.text_to_image import learned_vectors
 from models.diffusion import inference_unet
+from models.libraries import import_all as import_libraries
+from models.libraries import ready as libraries_ready  # noqa: F401 - for the ui (ui.common.friendly_errors)
 
 log = logging.getLogger("explainer")
 
@@ -53,7 +55,12 @@ WARM_ROWS_ON_EVERY_SLOT = (1, 2, 4, 8)
 def warm(keys: tuple[str, ...] = WARM_KEYS) -> None:
     """Load the embedded models (and build tiny-ddpm's traced sampling UNet with its fused shapes, 2.5 s, and
     tiny-t2i's table of training words in minilm's space, 1.4 s) so the first click is fast. Best effort: a model that fails to
-    load is logged and loaded again when asked for."""
+    load is logged and loaded again when asked for. First the libraries' lazily exported classes, in
+    this thread alone (models/libraries.py: requests wait for them)."""
+    try:
+        import_libraries()
+    except Exception:  # noqa: BLE001 - a request tries again (models.libraries.ready) and reports it
+        log.exception("importing the libraries' classes failed")
     for key in keys:
         try:
             bundle = models.load(key)

@@ -11,7 +11,7 @@ from pathlib import Path
 import gradio as gr
 from PIL import Image, UnidentifiedImageError
 
-from explainers.catalog import is_model_error, model_choices  # noqa: F401 - model_choices: for the tabs
+from explainers.catalog import is_model_error, libraries_ready, model_choices  # noqa: F401 - model_choices: for the tabs
 from explainers.noising import MAX_PIXELS as MAX_UPLOAD_PIXELS
 from models.errors import InputError
 
@@ -83,11 +83,13 @@ INTERNAL_ERROR = "An internal error stopped this request ({}); it has been logge
 def friendly_errors(fn):
     """Input errors (`models.errors.InputError`, and a Hub model that cannot be reached) become a
     gr.Error with their sentence; the server stays up. Any other exception is a bug: it is logged with
-    its traceback and the page says "internal error", never "bad input"."""
+    its traceback and the page says "internal error", never "bad input". A request waits until the
+    libraries' classes are imported (models/libraries.py), so it never imports them beside the warm-up."""
 
     @functools.wraps(fn)
     def wrapped(*args, **kwargs):
         try:
+            libraries_ready()
             return fn(*args, **kwargs)
         except gr.Error:
             raise
