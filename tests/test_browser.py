@@ -363,3 +363,15 @@ def test_no_serious_accessibility_violations_after_each_main_action(browser, app
         pg.close()
     print("known gradio violations:", known)
     assert found == [], "\n".join(found)
+
+
+def test_a_pre_checked_run_says_what_is_wrong_in_the_page(page):
+    """The race (like Denoising and Noising) checks its settings in a quick event before it runs; that
+    event goes through the queue, because Gradio 6.31 shows no message for an error in a queue=False
+    event: the button did nothing."""
+    open_tab(page, "Side by side")
+    page.get_by_role("textbox", name="Diffusion prompt (tiny-ddpm)", exact=True).fill("   ")
+    page.get_by_role("button", name="Race: run both, measured").click()
+    page.locator(".toast-body").first.wait_for(timeout=60_000)
+    assert "image prompt is empty" in page.locator(".toast-body").first.inner_text()
+    assert "a handwritten 5" in page.locator(".toast-body").first.inner_text()  # an example of its own kind

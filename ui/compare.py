@@ -147,7 +147,7 @@ def build(demo: gr.Blocks) -> None:
 
     ev = dict(MODEL_EVENTS)
     race_in = [text_prompt, image_prompt, new_tokens, steps, seed]
-    go.click(check_race, race_in, None, api_name="race_check", queue=False).success(
+    go.click(check_race, race_in, None, api_name="race_check", show_progress="hidden").success(
         run_race, race_in, [passes, timeline, strip, table], api_name="race", **ev)
     links.register(demo, links.TabLink("compare", run_race, link_inputs, [passes, timeline, strip, table],
                                        ("forward_pass",)))

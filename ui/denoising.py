@@ -192,14 +192,15 @@ def build(demo: gr.Blocks) -> None:
     ev = dict(MODEL_EVENTS)
     settings = [prompt, steps, guidance, seed, scheduler, model, batch]
     outs = [summary, sims, view, gif]
-    # A quick check first: bad settings show their message once and the last good views stay.
+    # A quick check first: bad settings show their message once and the last good views stay. Through the
+    # queue: Gradio 6.31 shows no message for an error in a queue=False event (the page got a bare 500).
     remember = dict(js="(...settings) => [settings]", api_name=False, queue=False)  # in the browser only
     for trigger, name in ((run.click, "denoise"), (prompt.submit, "denoise_submit")):
         trigger(None, settings, asked, **remember)
-        trigger(check_denoise, settings, None, api_name=f"{name}_check", queue=False).success(
+        trigger(check_denoise, settings, None, api_name=f"{name}_check", show_progress="hidden").success(
             run_denoise, settings, outs, api_name=name, **ev).success(None, asked, shown, **dict(remember, js="(a) => [a]"))
     gif_btn.click(gif_of_shown_run, [shown, *settings], gif, api_name=False, **ev)
-    gif_api.click(check_denoise, settings, None, api_name="denoise_gif_check", queue=False).success(
+    gif_api.click(check_denoise, settings, None, api_name="denoise_gif_check", show_progress="hidden").success(
         make_gif, settings, gif, api_name="denoise_gif", **ev)
     train_btn.click(run_training, settings[:-1], train_view, api_name="denoise_training", **ev)
     gr.api(show_step, api_name="denoise_step", concurrency_id="lookup", concurrency_limit=4)

@@ -72,9 +72,9 @@ def build(demo: gr.Blocks) -> None:
     step_btn = gr.Button(visible=False)
 
     # A quick check first: bad input shows its message once and the last good views stay on screen.
-    run.click(check_noising, [image, t], None, api_name="noising_check", queue=False).success(
+    run.click(check_noising, [image, t], None, api_name="noising_check", show_progress="hidden").success(
         run_noising, [image, t], [view, grid], api_name="noising")
-    image.upload(check_noising, [image, t], None, api_name="noising_upload_check", queue=False).success(
+    image.upload(check_noising, [image, t], None, api_name="noising_upload_check", show_progress="hidden").success(
         run_noising, [image, t], [view, grid], api_name="noising_upload")
     # For gradio_client users: one step, computed on demand (the page itself never calls it).
     step_btn.click(noising_step, [image, t], step_json, api_name="noising_step", concurrency_id="lookup",
