@@ -375,3 +375,16 @@ def test_a_pre_checked_run_says_what_is_wrong_in_the_page(page):
     page.locator(".toast-body").first.wait_for(timeout=60_000)
     assert "image prompt is empty" in page.locator(".toast-body").first.inner_text()
     assert "a handwritten 5" in page.locator(".toast-body").first.inner_text()  # an example of its own kind
+
+
+def test_a_fake_picture_uploaded_in_the_page_gets_a_sentence(page, tmp_path):
+    """The page's load event (links) rebuilds every input's per-session instance in Gradio 6.31, so the
+    upload check lives in a gr.Image subclass (ui/uploads.py): the browser, not only the API, gets it."""
+    fake = tmp_path / "fake.png"
+    fake.write_text("not a picture at all")
+    open_tab(page, "Noising")
+    page.locator("input[type=file]").first.set_input_files(str(fake))  # the Noising image's (other tabs not drawn yet)
+    page.locator(".toast-body").first.wait_for(timeout=60_000)
+    text = page.locator(".toast-body").first.inner_text()
+    assert "'fake.png' is not an image this app can read" in text, text
+    assert "Could not preprocess" not in text and "/tmp" not in text

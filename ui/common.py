@@ -9,10 +9,8 @@ import time
 from pathlib import Path
 
 import gradio as gr
-from PIL import Image, UnidentifiedImageError
 
 from explainers.catalog import is_model_error, libraries_ready, model_choices  # noqa: F401 - model_choices: for the tabs
-from explainers.noising import MAX_PIXELS as MAX_UPLOAD_PIXELS
 from models.errors import InputError
 
 log = logging.getLogger("explainer")
@@ -113,32 +111,3 @@ def explain(md: str, open_: bool = True) -> None:
         gr.Markdown(md, elem_classes="explain")
 
 
-def clear_upload_errors(preprocess):
-    """Wrap an image component's preprocess so an upload it cannot open (a text file, a text
-    file named .png, a decompression bomb) gets a clear message with no server path; plain
-    gr.Image reports a long "could not preprocess" error. (An instance wrapper, not a gr.Image
-    subclass: gradio writes a .pyi file beside every module that subclasses a component.)"""
-
-    def wrapped(payload):
-        name = getattr(payload, "orig_name", None) or "The upload"
-        try:
-            value = preprocess(payload)
-        except Image.DecompressionBombError:
-            raise gr.Error(f"{name!r} is far larger than the limit of {MAX_UPLOAD_PIXELS / 1e6:.0f} megapixels; "
-                           "please upload a smaller image.", print_exception=False) from None
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-            raise gr.Error(f"{name!r} is not an image this app can read: upload a PNG, JPEG, GIF, BMP or WebP "
-                           "picture.", print_exception=False) from None
-        if isinstance(value, str):  # a file path: check it really is a picture, whatever its name says
-            try:
-                with Image.open(value) as im:
-                    im.verify()
-            except Image.DecompressionBombError:
-                pass  # load_image refuses it with the size in the message
-            except Exception:  # noqa: BLE001 - any failure to parse means: not a picture
-                raise gr.Error(f"{name!r} is not an image this app can read (its contents are not a picture, "
-                               "whatever its name says): upload a PNG, JPEG, GIF, BMP or WebP picture.",
-                               print_exception=False) from None
-        return value
-
-    return wrapped

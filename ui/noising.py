@@ -9,7 +9,8 @@ import gradio as gr
 from explainers import noising, noising_views
 from explainers.text_input import check_number
 from ui import links
-from ui.common import clear_upload_errors, explain, friendly_errors, scrub_view
+from ui.common import explain, friendly_errors, scrub_view
+from ui.uploads import ReadableImage
 
 EXAMPLE_FILES = ["mnist-digit-3.png", "mnist-digit-7.png", "sklearn-china.jpg", "sklearn-flower.jpg"]
 EXAMPLES = [[str(noising.EXAMPLES_DIR / name), t] for name, t in zip(EXAMPLE_FILES, (100, 400, 250, 600))]
@@ -56,9 +57,8 @@ def noising_step(image, t: int) -> dict:
 def build(demo: gr.Blocks) -> None:
     explain(EXPLANATION)
     with gr.Row():
-        image = gr.Image(value=EXAMPLES[0][0], type="filepath", image_mode=None, label="Image (any picture)", elem_id="noising-input",
-                         sources=["upload", "clipboard"], height=320)
-        image.preprocess = clear_upload_errors(image.preprocess)
+        image = ReadableImage(value=EXAMPLES[0][0], type="filepath", image_mode=None, label="Image (any picture)",
+                              elem_id="noising-input", sources=["upload", "clipboard"], height=320)
         with gr.Column():
             t = gr.Slider(0, noising.T - 1, value=EXAMPLES[0][1], step=1,
                           label="Open at step t (0 = clean, 999 = pure noise)")

@@ -12,13 +12,13 @@ from explainers import editing, editing_views, vision, vision_views
 from ui import links
 from ui.common import (
     MODEL_EVENTS,
-    clear_upload_errors,
     explain,
     friendly_errors,
     scrub_view,
     static_js,
     step_progress,
 )
+from ui.uploads import ReadableImage
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "examples"  # vision/: python -m training.write_vision_examples
 EXAMPLE_FILES = ["vision/heldout-2.png", "vision/heldout-5.png", "vision/heldout-8.png", "vision/sketch-4.png",
@@ -146,9 +146,8 @@ def build(demo: gr.Blocks) -> None:
                                   elem_id="vision-sketch")
             read = gr.Button("Read it", variant="primary")
         with gr.Column(scale=1):
-            upload = gr.Image(label="...or upload / pick a picture", type="numpy", sources=["upload", "clipboard"],
-                              image_mode="RGBA", height=280)
-            upload.preprocess = clear_upload_errors(upload.preprocess)  # a fake picture gets a sentence
+            upload = ReadableImage(label="...or upload / pick a picture", type="numpy", sources=["upload", "clipboard"],
+                                   image_mode="RGBA", height=280)  # a fake picture gets a sentence
             gr.Examples([[_example(f)] for f in EXAMPLE_FILES], inputs=upload,
                         example_labels=[f.split("/")[-1].rsplit(".", 1)[0].replace("-", " ") for f in EXAMPLE_FILES],
                         label="Examples: held-out digits (never trained on), a sketch, a photo (not a digit)")
