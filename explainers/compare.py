@@ -21,7 +21,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import models
 from explainers.memory import memoize
-from explainers.text_input import check_number, clean_text
+from explainers.text_input import DIGIT_PROMPT_EXAMPLE, check_number, clean_text
 from models.errors import InputError
 
 DEFAULT_LENGTHS = (16, 32, 64, 128, 256, 512, 1024)
@@ -127,7 +127,7 @@ RACE_TOKENS, RACE_STEPS, MAX_SEED = (1, 100), (10, 100), 2**31 - 1  # the race's
 def check_race(text_prompt: object, image_prompt: object, new_tokens: object, steps: object, seed: object) -> tuple:
     """The race's settings validated (an InputError says what to change), normalised."""
     return (clean_text(text_prompt, "text prompt", max_chars=500, example="ROMEO:"),
-            clean_text(image_prompt, "image prompt", max_chars=300, example="a handwritten 5"),
+            clean_text(image_prompt, "image prompt", max_chars=300, example=DIGIT_PROMPT_EXAMPLE),
             check_number(new_tokens, "new tokens", *RACE_TOKENS, integer=True),
             check_number(steps, "diffusion steps", *RACE_STEPS, integer=True),
             check_number(seed, "seed", 0, MAX_SEED, integer=True))

@@ -35,6 +35,7 @@ MAX_BATCH = 8
 MAX_SEED = 2**31 - 1
 MAX_VALUES = 8_000_000  # per captured array: batch x (steps + 1) x H x W x C, keeps one result <= ~160 MB
 MAX_PROMPT_CHARS = 300
+PROMPT_EXAMPLE = "a handwritten 7"  # what an empty prompt that must name a digit is told to look like
 DEFAULT_MODEL = "tiny-ddpm"  # the embedded pixel-space model the tab opens on
 
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -116,7 +117,7 @@ def _class_embeddings() -> torch.Tensor:
 def prompt_to_label(prompt: str) -> tuple[int | None, np.ndarray]:
     """The digit a prompt asks for (or None when no class is clearly meant) and the cosine
     similarity of the prompt to each class, (10,): the best over that class's phrasings."""
-    prompt = clean_text(prompt, "prompt", max_chars=MAX_PROMPT_CHARS, example="a handwritten 7").strip()
+    prompt = clean_text(prompt, "prompt", max_chars=MAX_PROMPT_CHARS, example=PROMPT_EXAMPLE).strip()
     e = _embed([prompt])[0]  # (D,)
     sims = (_class_embeddings() @ e).max(dim=1).values.numpy()  # (10,)
     order = np.argsort(-sims)
@@ -176,7 +177,7 @@ def settings(prompt, steps, guidance, seed, scheduler, model, batch) -> tuple:
         raise InputError(f"The prompt must be a string, not {type(prompt).__name__}.")
     prompt = prompt.strip()  # an empty prompt is allowed: it asks for no class
     if prompt:
-        prompt = clean_text(prompt, "prompt", max_chars=MAX_PROMPT_CHARS, example="a handwritten 7").strip()
+        prompt = clean_text(prompt, "prompt", max_chars=MAX_PROMPT_CHARS, example=PROMPT_EXAMPLE).strip()
     return prompt, steps, float(guidance), seed, scheduler, model, batch
 
 

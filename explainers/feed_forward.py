@@ -20,7 +20,7 @@ from explainers.attention import readable
 from explainers.logit_lens import final_norm
 from explainers.memory import memoize
 from explainers.next_token import check_decoder, context_limit, encode_left
-from explainers.text_input import check_number, clean_text
+from explainers.text_input import PLAY_EXAMPLE, check_number, clean_text
 
 TOP_UNITS = 10
 TOP_TOKENS = 5
@@ -57,7 +57,7 @@ def _top(tok, probs: torch.Tensor, k: int) -> list[tuple[str, float]]:
 def feed_forward(text: str, layer: int = 3, position: int = -1, model: str = "tiny-gpt") -> FeedForwardResult:
     """What block `layer`'s MLP does to the token at `position` (-1 = the last token)."""
     check_decoder(model)
-    text = clean_text(text, example="To be, or not to")
+    text = clean_text(text, example=PLAY_EXAMPLE)
     bundle = models.load(model)
     m, tok = bundle.model, bundle.tokenizer
     blocks = m.transformer.h

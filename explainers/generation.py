@@ -27,7 +27,7 @@ from explainers.next_token import (
     context_limit,
     encode_left,
 )
-from explainers.text_input import check_number, clean_text
+from explainers.text_input import PLAY_EXAMPLE, check_number, clean_text
 from models.errors import InputError
 
 MAX_NEW_TOKENS = 100
@@ -113,7 +113,7 @@ def generate(text: str, model: str = "tiny-gpt", max_new_tokens: int = 20, tempe
              top_k: int = 0, top_p: float = 1.0, seed: int = 0, use_cache: bool = True) -> GenerationResult:
     """Generate `max_new_tokens` tokens after `text`, recording every step."""
     check_decoder(model)
-    text = clean_text(text, example="To be, or not to")
+    text = clean_text(text, example=PLAY_EXAMPLE)
     n_new = check_number(max_new_tokens, "max_new_tokens", 1, MAX_NEW_TOKENS, integer=True)
     s = check_sampling(temperature, top_k, top_p)
     seed = check_number(seed, "seed", 0, MAX_SEED, integer=True)

@@ -17,7 +17,7 @@ import models
 from explainers.attention import readable
 from explainers.memory import memoize
 from explainers.next_token import check_decoder, context_limit, encode_left
-from explainers.text_input import check_number, clean_text
+from explainers.text_input import PLAY_EXAMPLE, check_number, clean_text
 from models.errors import InputError
 
 MAX_TOP_K = 10
@@ -50,7 +50,7 @@ def final_norm(model) -> torch.nn.Module:
 def lens(text: str, model: str = "tiny-gpt", top_k: int = 5) -> LensResult:
     """Top-k next tokens predicted from each layer's hidden state at the last position."""
     check_decoder(model)
-    text = clean_text(text, example="To be, or not to")
+    text = clean_text(text, example=PLAY_EXAMPLE)
     k = check_number(top_k, "top_k", 1, MAX_TOP_K, integer=True)
     bundle = models.load(model)
     ids, n = encode_left(bundle, text, context_limit(bundle))  # (1, T)

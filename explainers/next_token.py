@@ -17,7 +17,7 @@ import torch
 import models
 from explainers.attention import readable
 from explainers.memory import memoize
-from explainers.text_input import check_number, clean_text
+from explainers.text_input import PLAY_EXAMPLE, check_number, clean_text
 from models.errors import InputError
 
 SHOWN = 20  # candidates listed by raw probability
@@ -107,7 +107,7 @@ def last_logits(text: str, model: str = "tiny-gpt") -> tuple[torch.Tensor, torch
     """One forward pass: the context ids (1, T), the last position's logits (V,), and how many
     tokens the text had before any truncation. Cached, so moving a sampling slider is cheap."""
     check_decoder(model)
-    text = clean_text(text, example="To be, or not to")
+    text = clean_text(text, example=PLAY_EXAMPLE)
     bundle = models.load(model)
     ids, n = encode_left(bundle, text, context_limit(bundle))
     logits = bundle.model(input_ids=ids).logits[0, -1]  # (V,)

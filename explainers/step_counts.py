@@ -13,7 +13,7 @@ import torch
 import models
 from explainers.denoising import prompt_to_label
 from explainers.memory import memoize
-from explainers.text_input import check_number, clean_text
+from explainers.text_input import DIGIT_PROMPT_EXAMPLE, check_number, clean_text
 from models.diffusion import make_scheduler, sample
 from models.digits import NULL_CLASS
 
@@ -31,7 +31,7 @@ STEP_COUNTS = (1, 2, 3, 5, 10, 50)  # what the Side by side tab compares
 
 @memoize(maxsize=4)
 def steps_tradeoff(prompt: str = "a handwritten 5", steps: tuple[int, ...] = (5, 10, 25, 50), seed: int = 0) -> StepsTradeoff:
-    label, _ = prompt_to_label(clean_text(prompt, "image prompt", max_chars=300, example="a handwritten 5"))
+    label, _ = prompt_to_label(clean_text(prompt, "image prompt", max_chars=300, example=DIGIT_PROMPT_EXAMPLE))
     bundle = models.load("tiny-ddpm")
     labels = torch.tensor([label if label is not None else NULL_CLASS])
     secs, imgs, first = [], [], []

@@ -8,6 +8,8 @@ from models.errors import InputError
 
 MAX_CHARS = 10_000  # anything longer is refused before it reaches a tokenizer
 EXAMPLE = "I sat on the bank of the river."  # what an empty text is told to look like, unless the field says
+PLAY_EXAMPLE = "To be, or not to"  # ... for a text the tiny-gpt family continues
+DIGIT_PROMPT_EXAMPLE = "a handwritten 5"  # ... for a prompt tiny-ddpm reads
 
 
 def check_length(text: str, what: str, max_chars: int) -> None:

@@ -19,7 +19,7 @@ from explainers.attention import readable
 from explainers.generation import sample_loop
 from explainers.memory import memoize
 from explainers.next_token import Sampling, check_decoder, context_limit, encode_left
-from explainers.text_input import check_number, clean_text
+from explainers.text_input import PLAY_EXAMPLE, check_number, clean_text
 from models.errors import InputError
 
 SAMPLE_TOKENS = 20
@@ -57,7 +57,7 @@ def progress(text: str, model: str = "tiny-gpt", top_k: int = 5, sample_tokens: 
     if not has_checkpoints(model):
         raise InputError(f"Training checkpoints are only available for tiny-gpt, which was trained for this app; "
                          f"{model!r} was trained elsewhere and ships without them.")
-    text = clean_text(text, example="To be, or not to")
+    text = clean_text(text, example=PLAY_EXAMPLE)
     k = check_number(top_k, "top_k", 1, 10, integer=True)
     n_new = check_number(sample_tokens, "sample_tokens", 1, 50, integer=True)
     names = models.checkpoints(model) + [None]  # None = the final, shipped weights
