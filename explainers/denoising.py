@@ -3,8 +3,9 @@
 `denoise` runs a registry diffusion model once (via `models.diffusion.sample`, which uses the
 diffusers schedulers' own `step()`) and keeps every intermediate for display: the noisy image
 x_t, the noise the network predicts in it, and its guess of the clean image x0 at every step.
-`prompt_to_label` turns a free-text prompt into one of the ten digit classes with minilm
-sentence embeddings (or into None: no clear digit, so the model draws unconditionally).
+`prompt_to_label` turns a free-text prompt into one of the ten digit classes: the digit it names, or
+else the class its minilm sentence embedding is clearly closest to (or None: no digit meant, so the
+model draws unconditionally).
 
 Display scaling (fixed, so pictures of different steps and runs compare):
 - images (x_t, x0): model units [-1, 1] -> (x + 1) / 2, clipped to [0, 1];
@@ -14,6 +15,7 @@ Display scaling (fixed, so pictures of different steps and runs compare):
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 
@@ -48,6 +50,9 @@ CLASS_TEMPLATES = ("{w}", "the digit {d}", "the number {w}", "a handwritten {d}"
 # ahead of the runner-up by the margin ("a handwritten number" is 0.78 for both 1 and 9).
 THRESHOLD = 0.55
 MARGIN = 0.05
+# minilm tells numerals apart poorly ("a bold 3" is closest to 3 at only 0.52; "digit: 7" 0.89 against 0.85
+# for 9), so a prompt that names exactly one digit, as a numeral or a word, gets that digit.
+_DIGIT_NAMES = {**{str(d): d for d in range(10)}, **{w: d for d, w in enumerate(DIGIT_WORDS)}}
 
 # The progress callback and "lookup only" flag travel beside the cache key, not in it.
 
@@ -113,17 +118,42 @@ def _class_embeddings() -> torch.Tensor:
     return _embed(texts).view(10, len(CLASS_TEMPLATES), -1)  # (10, phrasings, D)
 
 
+def named_digit(prompt: str) -> int | None:
+    """The digit a prompt names, as a numeral or a word ("a bold 3", "draw a seven"), when it names
+    exactly one (a number such as 10 is not a digit; "a 3 or a 5" names two)."""
+    found = {_DIGIT_NAMES[w] for w in re.findall(r"[a-z]+|[0-9]+", prompt.lower()) if w in _DIGIT_NAMES}
+    return found.pop() if len(found) == 1 else None
+
+
+def clear_match(similarities: np.ndarray) -> int | None:
+    """The closest class when it is clearly the best: above THRESHOLD and MARGIN ahead of the runner-up."""
+    order = np.argsort(-similarities)
+    best, second = float(similarities[order[0]]), float(similarities[order[1]])
+    return int(order[0]) if best >= THRESHOLD and best - second >= MARGIN else None
+
+
+def label_reason(prompt: str, label: int | None, similarities: np.ndarray) -> str:
+    """Why `prompt_to_label` chose `label` (or none), in words that fit after "chose 3: "."""
+    closest = int(similarities.argmax())
+    if label is None:
+        return (f"no digit named and none clearly closest (closest {closest} at {similarities[closest]:.2f}; "
+                f"needs {THRESHOLD} and a {MARGIN} lead over the runner-up)")
+    if named_digit(prompt) == label and clear_match(similarities) != label:
+        also = "also the closest" if closest == label else f"minilm's closest is {closest}"
+        return f"the prompt names {label} ({also}, similarity {similarities[label]:.2f})"
+    return f"closest to '{DIGIT_WORDS[label]}' (similarity {similarities[label]:.2f})"
+
+
 @memoize(maxsize=256, gate=False)  # one short minilm pass, before a run joins the batch queue
 def prompt_to_label(prompt: str) -> tuple[int | None, np.ndarray]:
-    """The digit a prompt asks for (or None when no class is clearly meant) and the cosine
-    similarity of the prompt to each class, (10,): the best over that class's phrasings."""
+    """The digit a prompt asks for (or None when no class is meant) and the cosine similarity of the
+    prompt to each class, (10,): the best over that class's phrasings. A prompt that names exactly one
+    digit gets it; any other gets the closest class when that is clearly the best (`clear_match`)."""
     prompt = clean_text(prompt, "prompt", max_chars=MAX_PROMPT_CHARS, example=PROMPT_EXAMPLE).strip()
     e = _embed([prompt])[0]  # (D,)
-    sims = (_class_embeddings() @ e).max(dim=1).values.numpy()  # (10,)
-    order = np.argsort(-sims)
-    best, second = float(sims[order[0]]), float(sims[order[1]])
-    label = int(order[0]) if best >= THRESHOLD and best - second >= MARGIN else None
-    return label, sims.astype(np.float32)
+    sims = (_class_embeddings() @ e).max(dim=1).values.numpy().astype(np.float32)  # (10,)
+    named = named_digit(prompt)
+    return (named if named is not None else clear_match(sims)), sims
 
 
 # ---- the reverse process --------------------------------------------------------------------

@@ -18,10 +18,9 @@ import numpy as np
 from explainers.charts import OKABE_BLUE, OKABE_VERMILLION, bars_html, data_table, line_svg, plain
 from explainers.denoising import (
     DIGIT_WORDS,
-    MARGIN,
     NOISE_RANGE,
-    THRESHOLD,
     DenoiseResult,
+    label_reason,
     step_info,
 )
 from explainers.denoising_checkpoints import TrainingRun
@@ -192,8 +191,7 @@ def similarity_bars(prompt: str, label: int | None, similarities: np.ndarray | N
     """Cosine similarity of the prompt to each digit class; the chosen class highlighted."""
     if similarities is None:
         return '<p class="fv-note">No prompt matching for this run (empty prompt or an unconditional model).</p>'
-    verdict = (f"chose {label}" if label is not None
-               else f"no clear digit (needs {THRESHOLD} and a {MARGIN} lead over the runner-up)")
+    verdict = (f"chose {label}: " if label is not None else "") + label_reason(prompt, label, similarities)
     labels = [f"{d} {w}" for d, w in enumerate(DIGIT_WORDS)]
     return bars_html(labels, similarities, highlight=label, vmax=1.0, fmt="{:.2f}",
                      title=f"Prompt {prompt[:40]!r} vs each digit (cosine similarity): {verdict}")

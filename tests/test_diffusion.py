@@ -103,9 +103,35 @@ def test_prompt_to_label(prompt, label):
     assert got == label and sims.shape == (10,) and int(sims.argmax()) == label
 
 
-@pytest.mark.parametrize("prompt", ["a photo of a cat", "hello", "a handwritten number"])
+@pytest.mark.parametrize("prompt", ["a photo of a cat", "hello", "a handwritten number", "draw me a sheep",
+                                    "a handwritten letter A", "a 3 or a 5", "the number 17"])
 def test_off_topic_prompt_means_no_label(prompt):
     assert denoising.prompt_to_label(prompt)[0] is None
+
+
+@pytest.mark.parametrize("prompt, label", [("a bold 3", 3), ("a sloppy 2", 2), ("digit: 7", 7), ("generate a two", 2),
+                                           ("a 4 written by a child", 4), ("number 1 please", 1)])
+def test_a_prompt_that_names_one_digit_gets_it(prompt, label):
+    """minilm alone does not choose these (below the threshold or without the lead); the named digit does,
+    and the page's words say which rule chose it."""
+    got, sims = denoising.prompt_to_label(prompt)
+    assert denoising.clear_match(sims) is None and got == label
+    reason = denoising.label_reason(prompt, got, sims)
+    assert f"names {label}" in reason and f"{sims[label]:.2f}" in reason
+    assert f"chose {label}: the prompt names {label}" in diffusion_views.similarity_bars(prompt, got, sims)
+
+
+def test_named_digit():
+    assert [denoising.named_digit(p) for p in ("a 7", "SEVEN", "draw one", "7 sevens", "a seven, a 7")] == [7, 7, 1, 7, 7]
+    assert [denoising.named_digit(p) for p in ("seventeen", "10", "a 3 or a 5", "a cat", "3.5")] == [None] * 5
+
+
+def test_the_reason_for_a_clear_match_and_for_none():
+    _, sims = denoising.prompt_to_label("the number three")
+    assert denoising.label_reason("the number three", 3, sims).startswith("closest to 'three'")
+    label, sims = denoising.prompt_to_label("a photo of a cat")
+    reason = denoising.label_reason("a photo of a cat", label, sims)
+    assert label is None and "no digit named" in reason and str(denoising.THRESHOLD) in reason
 
 
 # ---- reverse process ----------------------------------------------------------------------

@@ -34,11 +34,11 @@ way towards it, adds back a smaller amount of noise, and asks again. Each step r
 and commits to a bit more structure: first the rough blob, then strokes, then edges. DDIM can skip
 timesteps (50 steps instead of 1000); DDPM walks all of them and adds fresh randomness each step.
 
-**The prompt and guidance.** The prompt is matched to one of the ten digits with a sentence
-encoder (minilm). The network predicts the noise twice per step, once without the label and once
-with it. *Guidance* scales their difference: 0 ignores the label, 1 uses the plain conditional
+**The prompt and guidance.** A prompt that names one digit ("a bold 3") gets it; any other is
+matched to the digit whose description a sentence encoder (minilm) finds closest. The network
+predicts the noise twice per step, once without the label and once with it. *Guidance* scales their difference: 0 ignores the label, 1 uses the plain conditional
 prediction, above 1 pushes further towards "what makes it a 7" (clearer digits, less variety).
-A prompt that names no digit draws whatever digit the noise leads to.
+A prompt that matches no digit draws whatever digit the noise leads to.
 
 **Press Denoise, then drag the Step slider** (or use the arrow keys, or Play): every step of the
 run is already in the page. *During training* runs the same seed through the model as it was
@@ -58,14 +58,12 @@ def _summary(r: denoising.DenoiseResult, asked_guidance: float) -> str:
         return f"**{r.model} is unconditional**: it ignores the prompt and draws from its training distribution. {how}"
     if not r.prompt:
         return f"**No prompt**: the model drew without a label (unconditional), so any digit can appear. {how}"
+    reason = denoising.label_reason(r.prompt, r.label, r.similarities)
     if r.label is None:
-        best = int(r.similarities.argmax())
         unused = f" The guidance slider ({plain(asked_guidance)}) was not used." if asked_guidance else ""
-        return (f"**No digit clearly matches** {r.prompt!r} (closest: {best}, similarity "
-                f"{r.similarities[best]:.2f}; needs {denoising.THRESHOLD} and a {denoising.MARGIN} lead), so the "
-                f"model drew **without a label**: whatever digit the noise led to.{unused} {how}")
-    match = (f"{r.prompt!r} is closest to '{denoising.DIGIT_WORDS[r.label]}' (similarity "
-             f"{r.similarities[r.label]:.2f})")
+        return (f"**No digit in** {r.prompt!r} ({reason}), so the model drew **without a label**: whatever "
+                f"digit the noise led to.{unused} {how}")
+    match = f"{r.prompt!r}: {reason}"
     if r.guidance == 0:
         return (f"**Guidance 0: the label is ignored.** {match}, but guidance 0 means the model drew without the "
                 f"label, so the picture is whatever digit the noise led to (not necessarily the digit {r.label}). {how}")
