@@ -207,6 +207,7 @@ class AttentionCost:
     exponent: float  # fitted: attention FLOPs ~ length ** exponent
     time_exponent: float
     note: str
+    dtype: str = "float32"  # what the passes computed in: the app's own tiny-gpt's dtype
 
 
 @memoize(maxsize=4)
@@ -233,8 +234,9 @@ def attention_cost(model: str = "tiny-gpt", lengths: tuple[int, ...] = DEFAULT_L
     AttentionInterface.register("timed_eager", timed_eager)
     cfg = AutoConfig.from_pretrained(models.spec("tiny-gpt").path)
     cfg.n_positions = max(max(lengths), cfg.n_positions)
-    torch.manual_seed(0)
-    net = AutoModel.from_config(cfg, attn_implementation="timed_eager").eval()
+    torch.manual_seed(0)  # in the dtype the app runs tiny-gpt in (its config says float16, slow on a CPU)
+    dtype = next(models.load("tiny-gpt").model.parameters()).dtype
+    net = AutoModel.from_config(cfg, attn_implementation="timed_eager", dtype=dtype).eval()
     att_f, oth_f, att_s, tot_s = [], [], [], []
     with torch.inference_mode():
         for n in lengths:
@@ -256,11 +258,13 @@ def attention_cost(model: str = "tiny-gpt", lengths: tuple[int, ...] = DEFAULT_L
             att_s.append(float(np.median(a_runs)))
             tot_s.append(float(np.median(t_runs)))
     big = [i for i, n in enumerate(lengths) if n >= 64] or list(range(len(lengths)))
+    name = str(dtype).removeprefix("torch.")
     slope = float(np.polyfit(np.log([lengths[i] for i in big]), np.log([att_f[i] for i in big]), 1)[0])
     t_slope = float(np.polyfit(np.log([lengths[i] for i in big]), np.log([max(att_s[i], 1e-9) for i in big]), 1)[0])
     return AttentionCost(model, list(lengths), att_f, oth_f, att_s, tot_s, slope, t_slope,
                          "Exponents fitted on lengths >= 64 (log-log least squares). FLOPs are exact counts; "
-                         "times are medians and vary with the machine's load.")
+                         f"times are medians of {repeats} passes in {name}, as the app runs tiny-gpt, and vary with "
+                         "the machine's load.", name)
 
 
 def patches(image: np.ndarray, patch: int = 4) -> np.ndarray:

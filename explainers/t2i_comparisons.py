@@ -5,7 +5,6 @@ text encoder of explainers.text_to_image; the embedded model only."""
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,7 +98,7 @@ class LatentCosts:
     unet_values: int
 
 
-@functools.lru_cache(maxsize=4)
+@memoize(maxsize=4)  # single flight: a class pressing it at once counts the FLOPs once
 def latent_costs(model: str = DEFAULT_MODEL) -> LatentCosts:
     _embedded_only(model, "The latent-cost comparison")
     bundle, ddpm = models.load(model), models.load("tiny-ddpm")

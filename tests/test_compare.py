@@ -50,6 +50,8 @@ def test_attention_flops_exponent_is_quadratic():
     assert abs(c.exponent - 2.0) < 0.1
     ratio = np.array(c.attention_flops) / np.array(c.other_flops)
     assert np.all(np.diff(ratio) > 0)  # attention takes a growing share as the sequence grows
+    # timed in the dtype the app runs tiny-gpt in (its config's float16 made every pass ~10x slower on a CPU)
+    assert c.dtype == str(next(models.load("tiny-gpt").model.parameters()).dtype).removeprefix("torch.") == "float32"
 
 
 def test_patches_make_a_sequence():

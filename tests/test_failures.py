@@ -73,6 +73,15 @@ def test_seen_in_training_finds_a_training_line_and_not_noise():
     assert failures.seen_in_training(noise).mean() < 0.2
 
 
+def test_training_runs_are_those_of_the_whole_text():
+    """Tokenized paragraph by paragraph (fast), the plays give the same token runs as tokenized whole."""
+    tok = models.load("tiny-gpt").tokenizer
+    ids = np.asarray(tok(corpus("train"), add_special_tokens=False)["input_ids"], dtype=np.int64)
+    runs = failures.training_runs("tiny-gpt")
+    assert len(runs) > 100_000
+    np.testing.assert_array_equal(runs, np.unique(failures.codes(ids, len(tok))))
+
+
 def test_remembered_marks_and_summary():
     r = failures.remembered(failures.PROMPTS[0], 40, 0.8, 0)
     assert len(r.tokens) == len(r.confidence) == len(r.seen) == 40
