@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 import models
-from explainers import compare, compare_views, step_counts
+from explainers import compare, compare_views, pass_counts, step_counts
+from explainers.generation import sample_loop
+from explainers.next_token import Sampling
 from tests.conftest import call
 
 
@@ -29,20 +33,51 @@ def test_unet_flops_identical_every_step(race_result):
     assert len(flops) == 1 and flops.pop() > 0
 
 
+def test_flops_are_counted_once_per_call_signature():
+    """A pass's FLOPs depend only on its inputs' shapes (and a KV cache's length): each signature is
+    counted under FlopCounterMode once, and the shared count equals a direct count."""
+    unet = models.load("tiny-ddpm").model
+    x, labels = torch.zeros(2, 1, 28, 28), torch.tensor([3, 10])
+    with torch.inference_mode(), FlopCounterMode(display=False) as fc:
+        unet(x, torch.tensor(500), class_labels=labels)
+    with torch.inference_mode(), pass_counts.counting(unet, "all") as c:
+        for t in (900, 500, 100):
+            unet(x, torch.tensor(t), class_labels=labels)
+    assert c.calls == 3 and c.flops == [fc.get_total_flops()] * 3 and c.counted <= 1
+
+    bundle = models.load("tiny-gpt")
+
+    def loop():
+        with pass_counts.counting(bundle.model, "all") as c:
+            sample_loop(bundle, torch.tensor([[5, 6, 7]]), 5, Sampling(1.0, 0, 1.0), 0, True)
+        return c
+
+    first, again = loop(), loop()
+    assert first.flops == again.flops and again.counted == 0 and again.calls == 5
+    assert np.all(np.diff(first.flops[1:]) > 0)  # with the cache, each pass attends to one more key
+
+
 def test_reported_passes_equal_calls_actually_made():
     gpt, unet = models.load("tiny-gpt").model, models.load("tiny-ddpm").model
     calls = {"gpt": 0, "unet": 0}
     h1 = gpt.register_forward_hook(lambda *a: calls.__setitem__("gpt", calls["gpt"] + 1))
     h2 = unet.register_forward_hook(lambda *a: calls.__setitem__("unet", calls["unet"] + 1))
     try:
+        pass_counts.forget(gpt)
+        pass_counts.forget(unet)
         r = compare.race.uncached("ROMEO:", "a handwritten 3", new_tokens=4, steps=10, seed=1)
+        first = dict(calls)
+        again = compare.race.uncached("ROMEO:", "a handwritten 3", new_tokens=4, steps=10, seed=2)
     finally:
         h1.remove()
         h2.remove()
-    # race runs the GPT three times (timed, FLOP-counted, FLOP-counted without cache) and the UNet twice
-    assert calls["gpt"] == 3 * len(r.gpt) == 12
-    assert calls["unet"] == 2 * len(r.unet) == 20
+    # new passes: the GPT runs three times (timed, FLOP-counted, FLOP-counted without cache), the UNet twice
+    assert first == {"gpt": 3 * len(r.gpt), "unet": 2 * len(r.unet)} == {"gpt": 12, "unet": 20}
+    # passes of signatures counted before: only the timed runs and the run without cache
+    assert calls["gpt"] - first["gpt"] == 8 and calls["unet"] - first["unet"] == 10
     assert [p.index for p in r.gpt] == [1, 2, 3, 4]
+    assert [p.flops for p in again.gpt] == [p.flops for p in r.gpt] and again.gpt_no_cache_flops == r.gpt_no_cache_flops
+    assert {p.flops for p in again.unet} == {p.flops for p in r.unet}
 
 
 def test_attention_flops_exponent_is_quadratic():
