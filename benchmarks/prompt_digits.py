@@ -5,15 +5,17 @@ the class descriptions (`explainers.denoising.CLASS_TEMPLATES`), and 40 prompts 
 
 Prints, for the embedding alone (`clear_match`) and for the page's rule (`prompt_to_label`: the named
 digit first), the share of digit prompts that got their digit, got another digit, or got none, and
-which off-topic prompts got a digit.
+which off-topic prompts got a digit; writes benchmarks/results/prompt-digits-*.json.
 """
 
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 
+from benchmarks.startup import ROOT
 from explainers.denoising import DIGIT_WORDS, clear_match, prompt_to_label
 
 PHRASINGS = [
@@ -52,4 +54,8 @@ def measure() -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(), indent=1))
+    res = measure()
+    print(json.dumps(res, indent=1))
+    out = ROOT / "benchmarks" / "results" / f"prompt-digits-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(res, indent=1))
+    print("->", out.relative_to(ROOT))
