@@ -136,8 +136,8 @@ def label_reason(prompt: str, label: int | None, similarities: np.ndarray) -> st
     """Why `prompt_to_label` chose `label` (or none), in words that fit after "chose 3: "."""
     closest = int(similarities.argmax())
     if label is None:
-        return (f"no digit named and none clearly closest (closest {closest} at {similarities[closest]:.2f}; "
-                f"needs {THRESHOLD} and a {MARGIN} lead over the runner-up)")
+        return (f"no digit named, and none clearly closest: the closest, {closest}, scores "
+                f"{similarities[closest]:.2f}, and a match needs {THRESHOLD} and a {MARGIN} lead over the runner-up")
     if named_digit(prompt) == label and clear_match(similarities) != label:
         also = "also the closest" if closest == label else f"minilm's closest is {closest}"
         return f"the prompt names {label} ({also}, similarity {similarities[label]:.2f})"
