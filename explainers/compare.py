@@ -199,8 +199,8 @@ def attention_cost(model: str = "tiny-gpt", lengths: tuple[int, ...] = DEFAULT_L
     AttentionInterface.register("timed_eager", timed_eager)
     cfg = AutoConfig.from_pretrained(models.spec("tiny-gpt").path)
     cfg.n_positions = max(max(lengths), cfg.n_positions)
-    torch.manual_seed(0)  # in the dtype the app runs tiny-gpt in (its config says float16, slow on a CPU)
-    dtype = next(models.load("tiny-gpt").model.parameters()).dtype
+    torch.manual_seed(0)
+    dtype = next(models.load("tiny-gpt").model.parameters()).dtype  # the app's, not the config's float16 (slow on a CPU)
     net = AutoModel.from_config(cfg, attn_implementation="timed_eager", dtype=dtype).eval()
     att_f, oth_f, att_s, tot_s = [], [], [], []
     with torch.inference_mode():

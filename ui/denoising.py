@@ -36,8 +36,9 @@ timesteps (50 steps instead of 1000); DDPM walks all of them and adds fresh rand
 
 **The prompt and guidance.** A prompt that names one digit ("a bold 3") gets it; any other is
 matched to the digit whose description a sentence encoder (minilm) finds closest. The network
-predicts the noise twice per step, once without the label and once with it. *Guidance* scales their difference: 0 ignores the label, 1 uses the plain conditional
-prediction, above 1 pushes further towards "what makes it a 7" (clearer digits, less variety).
+predicts the noise twice per step, once without the label and once with it. *Guidance* scales
+their difference: 0 ignores the label, 1 uses the plain conditional prediction, above 1 pushes
+further towards "what makes it a 7" (clearer digits, less variety).
 A prompt that matches no digit draws whatever digit the noise leads to.
 
 **Press Denoise, then drag the Step slider** (or use the arrow keys, or Play): every step of the
